@@ -1,0 +1,148 @@
+// Reading `.fractfs.toml` into a Config, with file:line:column diagnostics.
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "resolver/config.hpp"
+#include "resolver/config_internal.hpp"
+
+namespace fractfs {
+namespace {
+
+struct FileReader {
+  const std::string& file;
+  Config& cfg;
+
+  std::string where(const toml::source_region& r) const {
+    return fmt::format("{}:{}:{}", file, r.begin.line, r.begin.column);
+  }
+  [[noreturn]] void fail(const toml::node& n, std::string_view msg) const {
+    throw ConfigError(fmt::format("{}: {}", where(n.source()), msg));
+  }
+  void warn(const toml::source_region& r, std::string_view msg) const {
+    cfg.warnings.push_back(fmt::format("{}: {}", where(r), msg));
+  }
+
+  std::string str(const toml::node& n, std::string_view key) const {
+    if (!n.is_string()) fail(n, fmt::format("'{}' must be a string, not {}", key, type_name(n)));
+    return std::string(*n.value<std::string_view>());
+  }
+  bool boolean(const toml::node& n, std::string_view key) const {
+    if (!n.is_boolean())
+      fail(n, fmt::format("'{}' must be true or false, not {}", key, type_name(n)));
+    return *n.value<bool>();
+  }
+  double number(const toml::node& n, std::string_view key) const {
+    if (!n.is_number())
+      fail(n, fmt::format("'{}' must be a number, not {}", key, type_name(n)));
+    return *n.value<double>();
+  }
+  long integer(const toml::node& n, std::string_view key) const {
+    if (!n.is_integer())
+      fail(n, fmt::format("'{}' must be an integer, not {}", key, type_name(n)));
+    return static_cast<long>(*n.value<std::int64_t>());
+  }
+
+  static std::string type_name(const toml::node& n) {
+    switch (n.type()) {
+      case toml::node_type::string: return "a string";
+      case toml::node_type::integer: return "an integer";
+      case toml::node_type::floating_point: return "a number";
+      case toml::node_type::boolean: return "a boolean";
+      case toml::node_type::array: return "an array";
+      case toml::node_type::table: return "a table";
+      default: return "a date/time";
+    }
+  }
+
+  void scalar(std::string_view key, const toml::node& n) {
+    std::string k(key);
+    if (key == "backend") cfg.backend = parse_backend(str(n, key), where(n.source()));
+    else if (key == "remote_root" || key == "volume_root") { k = "remote_root"; cfg.remote_root = str(n, key); }
+    else if (key == "scratch") cfg.scratch = str(n, key);
+    else if (key == "sync_interval") cfg.sync_interval = number(n, key);
+    else if (key == "checkpoint_subdir") cfg.checkpoint_subdir = str(n, key);
+    else if (key == "content_hash") cfg.content_hash = boolean(n, key);
+    else if (key == "auto_ignore_bundle") cfg.auto_ignore_bundle = boolean(n, key);
+    else if (key == "keep_generations") cfg.keep_generations = integer(n, key);
+    else if (key == "reconcile_every") cfg.reconcile_every = integer(n, key);
+    else return unknown(key, n, kScalarKeys);
+    cfg.origins[k] = where(n.source());
+  }
+
+  void list(const toml::node& n, std::string_view table, std::string_view key,
+            std::vector<ConfigEntry>& out) const {
+    const toml::array* arr = n.as_array();
+    if (!arr)
+      fail(n, fmt::format("[{}] {} must be an array of strings, not {}", table, key, type_name(n)));
+    for (const toml::node& item : *arr) {
+      if (!item.is_string())
+        fail(item, fmt::format("[{}] {} entries must be strings, not {}", table, key, type_name(item)));
+      out.push_back({std::string(*item.value<std::string_view>()), where(item.source())});
+    }
+  }
+
+  void section(std::string_view name, const toml::node& n) {
+    const toml::table* t = n.as_table();
+    if (!t) fail(n, fmt::format("'{}' must be a table ([{}]), not {}", name, name, type_name(n)));
+    std::string_view want = name == "dirs" ? "paths" : "patterns";
+    auto& dest = name == "dirs" ? cfg.dirs : name == "ignore" ? cfg.ignore : cfg.local;
+    for (auto&& [k, v] : *t) {
+      if (k.str() == want) list(v, name, want, dest);
+      else unknown(k.str(), v, {want}, name);
+    }
+  }
+
+  void unknown(std::string_view key, const toml::node& n, const std::vector<std::string_view>& known,
+               std::string_view table = {}) const {
+    bool is_table = n.is_table();
+    std::string msg = is_table        ? fmt::format("unknown table [{}] is ignored", key)
+                      : table.empty() ? fmt::format("unknown key '{}' is ignored", key)
+                                      : fmt::format("unknown key '{}' in [{}] is ignored", key, table);
+    if (auto near = closest(key, known); !near.empty())
+      msg += is_table ? fmt::format(" (did you mean [{}]?)", near) : fmt::format(" (did you mean '{}'?)", near);
+    warn(n.source(), msg);
+  }
+
+  void read(const toml::table& root) {
+    static const std::vector<std::string_view> kAll = [] {
+      auto v = kScalarKeys;
+      v.insert(v.end(), {"dirs", "ignore", "local"});
+      return v;
+    }();
+    for (auto&& [k, v] : root) {
+      std::string_view key = k.str();
+      if (key == "dirs" || key == "ignore" || key == "local") section(key, v);
+      else if (v.is_table()) unknown(key, v, kAll);
+      else scalar(key, v);
+    }
+  }
+};
+
+std::string slurp(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("{}: cannot read: {}", file, std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+void read_config_file(const std::string& file, Config& cfg) {
+  std::string text = slurp(file);
+  try {
+    toml::table root = toml::parse(text, file);
+    FileReader{file, cfg}.read(root);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    throw ConfigError(fmt::format("{}:{}:{}: TOML syntax error: {}", file, b.line, b.column,
+                                  e.description()));
+  }
+}
+
+}  // namespace fractfs

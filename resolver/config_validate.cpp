@@ -1,0 +1,134 @@
+// Validation of a loaded configuration. Every error names the place the bad
+// value came from: FILE:LINE:COL, a variable, or "default".
+#include <fmt/format.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include <cmath>
+
+#include "resolver/config_internal.hpp"
+#include "resolver/path.hpp"
+
+namespace fractfs {
+namespace {
+
+// A clean relative directory path ("a/b"), or an explanation of what is wrong.
+std::string clean_relative(std::string_view s, std::string& why) {
+  if (s.empty()) { why = "is empty"; return {}; }
+  if (s[0] == '/') { why = "must be relative to the app root, not absolute"; return {}; }
+  if (path::has_dotdot(s)) { why = "must not contain '..'"; return {}; }
+  std::string out = path::normalized("/", s).substr(1);
+  if (out.empty()) why = "names the app root itself; name a sub-directory";
+  return out;
+}
+
+std::string real_or_same(const std::string& p) {
+  char buf[PATH_MAX];
+  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
+}
+
+class Validator {
+ public:
+  explicit Validator(Config& c) : cfg_(c) {}
+
+  void run() {
+    numbers();
+    cfg_.checkpoint_subdir = relative_key("checkpoint_subdir", cfg_.checkpoint_subdir);
+    cfg_.scratch = absolute_key("scratch", cfg_.scratch);
+    not_inside_root("scratch", cfg_.scratch, "fractfs would track its own state");
+    remote();
+    dirs();
+  }
+
+ private:
+  std::string origin(std::string_view key) const {
+    auto it = cfg_.origins.find(std::string(key));
+    return it == cfg_.origins.end() ? "default" : it->second;
+  }
+  [[noreturn]] void fail(std::string_view key, std::string_view msg) const {
+    throw ConfigError(fmt::format("{}: {}", origin(key), msg));
+  }
+
+  void numbers() const {
+    if (!std::isfinite(cfg_.sync_interval) || cfg_.sync_interval < 0)
+      fail("sync_interval", fmt::format("sync_interval must be >= 0 seconds, got {}", cfg_.sync_interval));
+    if (cfg_.keep_generations < 1)
+      fail("keep_generations", fmt::format("keep_generations must be >= 1, got {}", cfg_.keep_generations));
+    if (cfg_.reconcile_every < 0)
+      fail("reconcile_every", fmt::format("reconcile_every must be >= 0, got {}", cfg_.reconcile_every));
+  }
+
+  std::string relative_key(std::string_view key, const std::string& value) const {
+    std::string why;
+    std::string out = clean_relative(value, why);
+    if (!why.empty()) fail(key, fmt::format("{} '{}' {}", key, value, why));
+    return out;
+  }
+
+  std::string absolute_key(std::string_view key, const std::string& value) const {
+    if (value.empty() || value[0] != '/')
+      fail(key, fmt::format("{} '{}' must be an absolute path", key, value));
+    return path::normalized("/", value);
+  }
+
+  void not_inside_root(std::string_view key, const std::string& p, std::string_view why) const {
+    std::string real = real_or_same(p);
+    const std::string& root_real = cfg_.root_real.empty() ? cfg_.root : cfg_.root_real;
+    if (path::contains(cfg_.root, p) || path::contains(root_real, real))
+      fail(key, fmt::format("{} '{}' is inside the app root '{}': {}", key, p, cfg_.root, why));
+  }
+
+  void remote() {
+    if (cfg_.remote_root.empty()) {
+      cfg_.warnings.push_back(
+          "no remote_root is configured: passthrough mode, nothing is redirected or checkpointed");
+      return;
+    }
+    if (cfg_.backend != Backend::mount) {
+      if (cfg_.remote_root.find("://") == std::string::npos)
+        fail("remote_root", fmt::format("remote_root '{}' must be a URL such as s3://bucket/prefix "
+                                        "for backend '{}'", cfg_.remote_root, backend_name(cfg_.backend)));
+      return;
+    }
+    cfg_.remote_root = absolute_key("remote_root", cfg_.remote_root);
+    not_inside_root("remote_root", cfg_.remote_root, "it would redirect into itself");
+    std::string real = real_or_same(cfg_.remote_root);
+    if (path::contains(cfg_.remote_root, cfg_.root) || path::contains(real, cfg_.root))
+      fail("remote_root", fmt::format("the app root '{}' is inside remote_root '{}': they must not overlap",
+                                      cfg_.root, cfg_.remote_root));
+  }
+
+  void dirs() {
+    for (ConfigEntry& d : cfg_.dirs) {
+      std::string why;
+      std::string clean = clean_relative(d.text, why);
+      if (!why.empty()) throw ConfigError(fmt::format("{}: [dirs] path '{}' {}", d.origin, d.text, why));
+      d.text = clean;
+    }
+    for (std::size_t i = 0; i < cfg_.dirs.size(); ++i) {
+      for (std::size_t j = 0; j < cfg_.dirs.size(); ++j) {
+        if (i == j) continue;
+        const ConfigEntry &a = cfg_.dirs[i], &b = cfg_.dirs[j];
+        if (a.text == b.text && i < j)
+          throw ConfigError(fmt::format("{}: [dirs] path '{}' is listed twice (also at {})", b.origin,
+                                        b.text, a.origin));
+        if (path::is_ancestor("/" + a.text, "/" + b.text))
+          throw ConfigError(fmt::format("{}: [dirs] path '{}' is nested inside '{}' ({}); list only the outer one",
+                                        b.origin, b.text, a.text, a.origin));
+      }
+      const ConfigEntry& d = cfg_.dirs[i];
+      if (path::contains("/" + d.text, "/" + cfg_.checkpoint_subdir) ||
+          path::contains("/" + cfg_.checkpoint_subdir, "/" + d.text))
+        throw ConfigError(fmt::format("{}: [dirs] path '{}' overlaps checkpoint_subdir '{}' in the remote store",
+                                      d.origin, d.text, cfg_.checkpoint_subdir));
+    }
+  }
+
+  Config& cfg_;
+};
+
+}  // namespace
+
+void validate(Config& cfg) { Validator(cfg).run(); }
+
+}  // namespace fractfs

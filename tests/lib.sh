@@ -1,0 +1,28 @@
+# Shared helpers for the shell tests. Source it; it sets up $T (a scratch
+# directory removed on exit) and $BIN (the built binaries).
+set -euo pipefail
+BUILD=${BUILD:-build}
+BIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/$BUILD/bin
+LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/$BUILD/lib
+T=$(mktemp -d /tmp/fractfs-test-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+unset $(env | grep -i '^fractfs_' | cut -d= -f1) 2>/dev/null || true
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# assert_eq EXPECTED ACTUAL [WHAT]
+assert_eq() {
+  [[ "$1" == "$2" ]] || fail "${3:-value}: expected [$1], got [$2]"
+}
+
+# assert_contains HAYSTACK NEEDLE [WHAT]
+assert_contains() {
+  [[ "$1" == *"$2"* ]] || fail "${3:-output} does not contain [$2]: [$1]"
+}
+
+# expect_status N CMD...: runs CMD, fails unless it exits with N; output in $OUT.
+expect_status() {
+  local want=$1; shift
+  set +e; OUT=$("$@" 2>&1); local got=$?; set -e
+  [[ $got == "$want" ]] || fail "'$*' exited $got, expected $want: $OUT"
+}

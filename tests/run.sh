@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test and ends with one summary line. Used by `make test`.
+#   BUILD=build bash tests/run.sh [NAME-FILTER]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export BUILD=${BUILD:-build}
+filter=${1:-}
+logdir=$BUILD/test-logs
+mkdir -p "$logdir"
+passed=0 failed=0 failures=()
+
+run() {  # run NAME CMD...
+  local name=$1; shift
+  [[ -n $filter && $name != *$filter* ]] && return
+  local log=$logdir/${name//\//_}.log start=$SECONDS
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1)); printf 'PASS  %-32s %3ss  %s\n' "$name" $((SECONDS - start)) "$(grep -v "^\s*$" "$log" | tail -n 1)"
+  else
+    failed=$((failed + 1)); failures+=("$name")
+    printf 'FAIL  %-32s %3ss  (log: %s)\n' "$name" $((SECONDS - start)) "$log"
+    tail -n 30 "$log" | sed 's/^/      | /'
+  fi
+}
+
+run unit "$BUILD/tests/unit_tests"
+for seed in 1 2 3; do
+  run "git-differential/seed-$seed" "$BUILD/tests/git_differential" --sets 400 --seed "$seed"
+done
+for t in tests/cli/test_*.sh; do run "cli/$(basename "$t" .sh)" bash "$t"; done
+
+echo "==== fractfs tests: $passed passed, $failed failed${failures:+ (${failures[*]})} ===="
+[[ $failed == 0 ]]
