@@ -14,7 +14,7 @@ CXX ?= g++
 MAKEFLAGS += --no-builtin-rules
 
 DEB_PACKAGES := g++ make git python3 libtomlplusplus-dev libfmt-dev libboost-dev catch2 \
-                sqlite3 tar coreutils findutils
+                sqlite3 tar coreutils findutils gnuplot-nox
 
 CPPFLAGS := -I. -DFMT_HEADER_ONLY -DTOML_HEADER_ONLY=0 -MMD -MP
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden \
@@ -36,18 +36,28 @@ OBJ = $(BUILD)/obj
 objs = $(patsubst %.cpp,$(OBJ)/%.o,$(1))
 
 RESOLVER_SRC := $(wildcard resolver/*.cpp)
+SHIM_SRC     := $(wildcard shim/*.cpp)
+SYNC_SRC     := $(wildcard sync/*.cpp)
 CLI_COMMON   := cli/args.cpp cli/common.cpp
 FRACTFS_SRC  := $(CLI_COMMON) cli/fractfs_main.cpp cli/cmd_check.cpp cli/cmd_config.cpp
+RUN_SRC      := $(CLI_COMMON) cli/fractfs_run.cpp cli/elf_probe.cpp cli/launch.cpp $(SYNC_SRC)
 UNIT_SRC     := $(wildcard tests/unit/*.cpp)
 
 LIBRESOLVER := $(BUILD)/lib/libfractfs_resolver.a
+SHIM_LIB    := $(BUILD)/lib/libfractfs.so
+SHIM_MAP    := $(BUILD)/shim/exports.map
 FRACTFS     := $(BUILD)/bin/fractfs
+FRACTFS_RUN := $(BUILD)/bin/fractfs-run
 UNIT_TESTS  := $(BUILD)/tests/unit_tests
 GIT_DIFF    := $(BUILD)/tests/git_differential
 BENCH_RES   := $(BUILD)/bench/bench_resolver
+BENCH_SHIM  := $(BUILD)/bench/bench_shim
+BENCH_FWD   := $(BUILD)/bench/forwarder.so
+STRESS      := $(BUILD)/tests/stress
+STRESS_IN   := $(BUILD)/tests/stress_linked
 
 .PHONY: all deps demo test test-sanitize test-tsan bench clean
-all: $(FRACTFS) $(UNIT_TESTS) $(GIT_DIFF)
+all: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(UNIT_TESTS) $(GIT_DIFF) $(STRESS) $(STRESS_IN)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -67,17 +77,55 @@ $(LIBRESOLVER): $(call objs,$(RESOLVER_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# The shim defines libc's own names: no fortify wrappers in its sources. Its
+# checks for NULL arguments are deliberate (apps pass them), whatever the
+# headers' nonnull attributes promise.
+$(OBJ)/shim/%.o: CPPFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0 -Wno-nonnull-compare
+
+# Only the functions listed in shim/functions.def are exported.
+$(SHIM_MAP): shim/functions.def
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; $(CXX) -E -P -x c++ -D'FN(n)=n;' -D'FNV(n,v)=n;' $<; echo 'local: *; };'; } > $@
+
+# libstdc++ and libgcc linked in statically and hidden, and no libm (g++
+# would add it for libstdc++; nothing uses it): a process started under the
+# shim loads this one file and nothing else.
+ifeq ($(SAN),)
+  SHIM_LIBS := -nodefaultlibs -Wl,-Bstatic -lstdc++ -lgcc_eh -lgcc -Wl,-Bdynamic -lc
+else
+  SHIM_LIBS := -static-libstdc++ -static-libgcc
+endif
+$(SHIM_LIB): $(call objs,$(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER) $(SHIM_MAP)
+	@mkdir -p $(dir $@)
+	$(CXX) -shared $(CXXFLAGS) $(call objs,$(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER) -o $@ $(LDFLAGS) \
+	  -Wl,--exclude-libs,ALL -Wl,--version-script=$(SHIM_MAP) -Wl,-z,defs -Wl,-O1 -Wl,-z,pack-relative-relocs \
+	  $(SHIM_LIBS)
+
 $(FRACTFS): $(call objs,$(FRACTFS_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
-$(UNIT_TESTS): $(call objs,$(UNIT_SRC)) $(LIBRESOLVER)
+$(FRACTFS_RUN): $(call objs,$(RUN_SRC)) $(LIBRESOLVER)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+
+$(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
 $(GIT_DIFF): $(call objs,tests/git_differential.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+
+# The stress test twice: as a plain program run under LD_PRELOAD, and with
+# the shim's objects linked in, so sanitizer builds instrument the shim too.
+$(STRESS): $(call objs,tests/shim/stress.cpp)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread
+
+$(STRESS_IN): $(call objs,tests/shim/stress.cpp $(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread -Wl,--export-dynamic
 
 $(BENCH_RES): $(call objs,bench/bench_resolver.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
@@ -87,7 +135,7 @@ demo: all
 	@BUILD=$(BUILD) bash demo/run.sh
 
 test: all
-	@BUILD=$(BUILD) bash tests/run.sh
+	@BUILD=$(BUILD) SAN=$(SAN) bash tests/run.sh
 
 test-sanitize:
 	$(MAKE) BUILD=build/asan SAN=address test
@@ -95,9 +143,19 @@ test-sanitize:
 test-tsan:
 	$(MAKE) BUILD=build/tsan SAN=thread test
 
-bench: $(BENCH_RES)
+$(BENCH_SHIM): $(call objs,bench/bench_shim.cpp)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+
+# The calibration wrapper for bench_shim: plain C, nothing of the project.
+$(BENCH_FWD): bench/forwarder.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
+
+bench: $(BENCH_RES) $(BENCH_SHIM) $(BENCH_FWD) $(SHIM_LIB)
 	@mkdir -p $(BUILD)/bench
 	$(BENCH_RES) | tee $(BUILD)/bench/resolver.md
+	BUILD=$(BUILD) bash bench/run_shim.sh
 
 clean:
 	rm -rf build

@@ -22,8 +22,9 @@ int cmd_config(int argc, char** argv);
 // its warnings to stderr. Throws ConfigError.
 Config load_for_cli(const Args& args);
 
-// Prints "fractfs: error: MSG" to stderr.
+// Prints "PROGRAM: error: MSG" to stderr ("fractfs" unless set otherwise).
 void print_error(const std::string& msg);
+void set_program_name(const char* name);
 
 // The --root option every command takes, and --help.
 inline const Option kRootOption{"root", 0, true};

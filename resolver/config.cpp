@@ -81,14 +81,16 @@ void find_root(const LoadOptions& opts, Env& env, Config& cfg) {
   if (given.empty()) {
     if (auto v = env.get("ROOT")) given = v->value, origin = v->name;
   }
-  if (given.empty()) given = discover_root(origin);
+  bool discovered = given.empty();
+  if (discovered) given = discover_root(origin);
   cfg.root = path::normalized(current_dir(), given);
   cfg.origins["root"] = origin;
   struct stat st;
   if (::stat(cfg.root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw ConfigError(fmt::format("{}: app root '{}' is not a directory", origin, cfg.root));
+  // A root found from the cwd is canonical already (the kernel's getcwd).
   char buf[PATH_MAX];
-  if (::realpath(cfg.root.c_str(), buf) && cfg.root != buf) cfg.root_real = buf;
+  if (!discovered && ::realpath(cfg.root.c_str(), buf) && cfg.root != buf) cfg.root_real = buf;
 }
 
 void find_file(Env& env, Config& cfg) {
@@ -111,7 +113,7 @@ Config load_config(const LoadOptions& opts) {
   find_file(env, cfg);
   if (!cfg.file.empty()) read_config_file(cfg.file, cfg);
   apply_env(env, cfg);
-  validate(cfg);
+  validate(cfg, opts.thorough);
   return cfg;
 }
 

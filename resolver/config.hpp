@@ -54,6 +54,9 @@ struct LoadOptions {
   std::string root;             // --root; "" means FRACTFS_ROOT, then the nearest
                                 // directory from the cwd up holding .fractfs.toml, then the cwd
   char** env = nullptr;         // nullptr means the process environment
+  // Also catch overlaps hidden by symlinks (resolving paths costs system
+  // calls: the preloaded library skips it, fractfs-run has checked).
+  bool thorough = true;
 };
 
 // Reads, overrides and validates. Throws ConfigError.

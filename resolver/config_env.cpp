@@ -30,8 +30,12 @@ const std::vector<std::string_view>& known_env_suffixes() {
   return kKnown;
 }
 
+// Only FRACTFS_* / fractfs_* entries are kept: every lookup scans them.
 Env::Env(char** env) {
-  for (char** e = env ? env : environ; e && *e; ++e) vars_.emplace_back(*e);
+  for (char** e = env ? env : environ; e && *e; ++e) {
+    std::string_view v(*e);
+    if (v.size() > kUpper.size() && (v.starts_with(kUpper) || v.starts_with(kLower))) vars_.push_back(v);
+  }
 }
 
 std::optional<EnvValue> Env::get(std::string_view name) {

@@ -1,10 +1,11 @@
 // Reading `.fractfs.toml` into a Config, with file:line:column diagnostics.
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <toml++/toml.h>
 
 #include "resolver/config.hpp"
@@ -123,12 +124,24 @@ struct FileReader {
   }
 };
 
+// POSIX reads, not iostreams: the preloaded library reads this at every
+// first process start, and iostreams would set up locales for it.
 std::string slurp(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw ConfigError(fmt::format("{}: cannot read: {}", file, std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw ConfigError(fmt::format("{}: cannot read: {}", file, std::strerror(errno)));
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      if (n < 0) throw ConfigError(fmt::format("{}: cannot read: {}", file, std::strerror(err)));
+      return out;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
 }
 
 }  // namespace

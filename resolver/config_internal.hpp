@@ -25,6 +25,6 @@ std::string_view closest(std::string_view word, const std::vector<std::string_vi
 
 void read_config_file(const std::string& file, Config& cfg);
 void apply_env(class Env& env, Config& cfg);
-void validate(Config& cfg);
+void validate(Config& cfg, bool thorough);
 
 }  // namespace fractfs

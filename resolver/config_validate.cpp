@@ -29,7 +29,7 @@ std::string real_or_same(const std::string& p) {
 
 class Validator {
  public:
-  explicit Validator(Config& c) : cfg_(c) {}
+  Validator(Config& c, bool thorough) : cfg_(c), thorough_(thorough) {}
 
   void run() {
     numbers();
@@ -71,8 +71,10 @@ class Validator {
     return path::normalized("/", value);
   }
 
+  std::string real(const std::string& p) const { return thorough_ ? real_or_same(p) : p; }
+
   void not_inside_root(std::string_view key, const std::string& p, std::string_view why) const {
-    std::string real = real_or_same(p);
+    std::string real = this->real(p);
     const std::string& root_real = cfg_.root_real.empty() ? cfg_.root : cfg_.root_real;
     if (path::contains(cfg_.root, p) || path::contains(root_real, real))
       fail(key, fmt::format("{} '{}' is inside the app root '{}': {}", key, p, cfg_.root, why));
@@ -92,7 +94,7 @@ class Validator {
     }
     cfg_.remote_root = absolute_key("remote_root", cfg_.remote_root);
     not_inside_root("remote_root", cfg_.remote_root, "it would redirect into itself");
-    std::string real = real_or_same(cfg_.remote_root);
+    std::string real = this->real(cfg_.remote_root);
     if (path::contains(cfg_.remote_root, cfg_.root) || path::contains(real, cfg_.root))
       fail("remote_root", fmt::format("the app root '{}' is inside remote_root '{}': they must not overlap",
                                       cfg_.root, cfg_.remote_root));
@@ -125,10 +127,11 @@ class Validator {
   }
 
   Config& cfg_;
+  bool thorough_;
 };
 
 }  // namespace
 
-void validate(Config& cfg) { Validator(cfg).run(); }
+void validate(Config& cfg, bool thorough) { Validator(cfg, thorough).run(); }
 
 }  // namespace fractfs

@@ -1,9 +1,11 @@
 # Shared helpers for the shell tests. Source it; it sets up $T (a scratch
-# directory removed on exit) and $BIN (the built binaries).
+# directory removed on exit), $OUT (the build directory), $BIN and $LIB.
 set -euo pipefail
 BUILD=${BUILD:-build}
-BIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/$BUILD/bin
-LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/$BUILD/lib
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=$REPO/$BUILD
+BIN=$OUT/bin
+LIB=$OUT/lib
 T=$(mktemp -d /tmp/fractfs-test-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 unset $(env | grep -i '^fractfs_' | cut -d= -f1) 2>/dev/null || true

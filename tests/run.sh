@@ -27,6 +27,7 @@ for seed in 1 2 3; do
   run "git-differential/seed-$seed" "$BUILD/tests/git_differential" --sets 400 --seed "$seed"
 done
 for t in tests/cli/test_*.sh; do run "cli/$(basename "$t" .sh)" bash "$t"; done
+run stress bash tests/stress.sh
 
 echo "==== fractfs tests: $passed passed, $failed failed${failures:+ (${failures[*]})} ===="
 [[ $failed == 0 ]]

@@ -1,0 +1,70 @@
+#include "cli/launch.hpp"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "resolver/config_snapshot.hpp"
+#include "resolver/path.hpp"
+
+extern char** environ;
+
+namespace fractfs::cli {
+namespace {
+
+std::string self_dir() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  buf[n] = '\0';
+  return std::string(path::dirname(buf));
+}
+
+bool starts_with_var(const std::string& entry, const char* name) {
+  std::size_t n = std::char_traits<char>::length(name);
+  return entry.size() > n && entry.compare(0, n, name) == 0 && entry[n] == '=';
+}
+
+}  // namespace
+
+std::string find_library() {
+  if (const char* lib = ::getenv("FRACTFS_LIB"); lib && *lib) {
+    if (::access(lib, R_OK) != 0) throw std::runtime_error(std::string("FRACTFS_LIB: cannot read ") + lib);
+    return path::normalized(self_dir(), lib);
+  }
+  std::string dir = self_dir();
+  std::string tried;
+  for (const char* rel : {"../lib/libfractfs.so", "../lib/fractfs/libfractfs.so", "libfractfs.so"}) {
+    std::string candidate = path::normalized(dir, rel);
+    if (::access(candidate.c_str(), R_OK) == 0) return candidate;
+    tried += (tried.empty() ? "" : ", ") + candidate;
+  }
+  throw std::runtime_error("libfractfs.so not found (looked at " + tried + "; set FRACTFS_LIB)");
+}
+
+std::vector<std::string> child_environment(const Config& cfg, const std::string& lib) {
+  std::vector<std::string> env;
+  std::string preload = lib;
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry(*e);
+    if (starts_with_var(entry, "LD_PRELOAD")) {
+      std::string old = entry.substr(sizeof "LD_PRELOAD");
+      if (!old.empty() && old != lib) preload += ":" + old;
+      continue;
+    }
+    if (starts_with_var(entry, "FRACTFS_ROOT") || starts_with_var(entry, "UV_USE_IO_URING") ||
+        starts_with_var(entry, "FRACTFS_INTERNAL_SAID") || starts_with_var(entry, kSnapshotVar))
+      continue;
+    env.push_back(std::move(entry));
+  }
+  env.push_back("LD_PRELOAD=" + preload);
+  env.push_back("FRACTFS_ROOT=" + cfg.root);
+  env.push_back("UV_USE_IO_URING=0");
+  env.push_back("FRACTFS_INTERNAL_SAID=1");
+  env.push_back(std::string(kSnapshotVar) + "=" + to_snapshot(cfg));
+  return env;
+}
+
+}  // namespace fractfs::cli

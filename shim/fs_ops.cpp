@@ -1,0 +1,109 @@
+#include "shim/fs_ops.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "shim/real.hpp"
+#include "sync/fileops.hpp"
+#include "shim/state.hpp"
+
+namespace fractfs::shim {
+
+ErrnoGuard::ErrnoGuard() noexcept : saved_(errno) {}
+ErrnoGuard::~ErrnoGuard() {
+  if (restore_) errno = saved_;
+}
+
+namespace {
+
+bool stat_at(const char* p, struct stat& st) noexcept {
+  return REAL(fstatat)(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+// The root as spelled in t.vpath (root or its realpath).
+std::string_view root_part(const Target& t) noexcept {
+  std::size_t cut = t.rel.empty() ? 0 : t.rel.size() + 1;
+  return t.vpath.substr(0, t.vpath.size() - cut);
+}
+
+// A [dirs] root or a directory above one: it exists on both sides whatever
+// happens to either (created on demand if someone removed it).
+bool is_skeleton(std::string_view rel) noexcept {
+  const Resolver& r = g_state->resolver;
+  return r.holds_dirs(rel) || (r.dirs_index(rel) >= 0 && rel.size() == r.dirs()[static_cast<std::size_t>(r.dirs_index(rel))].size());
+}
+
+// Creates, top-down, each missing directory of rel[0, end) on one side
+// (natural when `local`, else remote) wherever the other side has one.
+int mirror_dirs(const Target& t, std::size_t end, bool local) noexcept {
+  char mine[path::kMax], other[path::kMax];
+  std::string_view root = root_part(t);
+  for (std::size_t i = 1; i <= end && i <= t.rel.size(); ++i) {
+    if (i != end && t.rel[i] != '/') continue;
+    std::string_view prefix = t.rel.substr(0, i);
+    if (root.size() + 1 + prefix.size() + 1 > sizeof mine) return errno = ENAMETOOLONG, -1;
+    char* nat = local ? mine : other;
+    char* rem = local ? other : mine;
+    std::snprintf(nat, path::kMax, "%.*s%s%.*s", static_cast<int>(root.size()), root.data(),
+                  prefix.empty() ? "" : "/", static_cast<int>(prefix.size()), prefix.data());
+    if (!remote_of(prefix, rem, path::kMax)) return errno = ENAMETOOLONG, -1;
+    struct stat st;
+    if (stat_at(mine, st)) {
+      if (!S_ISDIR(st.st_mode)) return errno = ENOTDIR, -1;
+      continue;
+    }
+    mode_t mode = 0755;
+    if (stat_at(other, st) && S_ISDIR(st.st_mode)) mode = st.st_mode & 07777;
+    else if (!is_skeleton(prefix)) return errno = ENOENT, -1;
+    if (REAL(mkdir)(mine, mode) != 0 && errno != EEXIST) return -1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+char kind_at(const char* p) noexcept {
+  ErrnoGuard g;
+  struct stat st;
+  if (!stat_at(p, st)) return 0;
+  return S_ISDIR(st.st_mode) ? 'd' : 'f';
+}
+
+int ensure_parent(const Target& t) noexcept {
+  std::size_t slash = t.rel.rfind('/');
+  std::size_t end = slash == std::string_view::npos ? 0 : slash;
+  return mirror_dirs(t, end, !t.remote());
+}
+
+int ensure_local_parent(const Target& t) noexcept {
+  std::size_t slash = t.rel.rfind('/');
+  return mirror_dirs(t, slash == std::string_view::npos ? 0 : slash, true);
+}
+
+int materialize(const Target& t) noexcept {
+  if (kind_at(t.natural()) == 'd') return 0;
+  switch (kind_at(t.remote_path())) {
+    case 'd': return mirror_dirs(t, t.rel.size(), true);
+    case 'f': return errno = ENOTDIR, -1;
+    default: return errno = ENOENT, -1;
+  }
+}
+
+int move_physical(const char* src, const char* dst, bool noreplace) noexcept {
+  Bypass off;
+  return fileops::move_node(src, dst, noreplace);
+}
+
+int copy_fd_physical(int src_fd, const char* dst, bool noreplace) noexcept {
+  Bypass off;
+  return fileops::copy_fd_into_place(src_fd, dst, noreplace);
+}
+
+}  // namespace fractfs::shim

@@ -1,0 +1,51 @@
+// File-system mechanics the operations share: probing, creating a union
+// directory's missing halves on demand, and moving entries physically.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "shim/mapping.hpp"
+
+namespace fractfs::shim {
+
+// Saves errno and puts it back on scope exit, unless keep() is called:
+// internal probes must not leak their errno into a call that succeeds.
+class ErrnoGuard {
+ public:
+  ErrnoGuard() noexcept;
+  ~ErrnoGuard();
+  void keep() noexcept { restore_ = false; }
+  ErrnoGuard(const ErrnoGuard&) = delete;
+  ErrnoGuard& operator=(const ErrnoGuard&) = delete;
+
+ private:
+  int saved_;
+  bool restore_ = true;
+};
+
+// Kind of whatever is at a physical path: 'd' directory, 'f' anything else,
+// 0 nothing (or an error).
+char kind_at(const char* path) noexcept;
+
+// Creates the missing parents of `t`'s physical location, mirroring the
+// directories that exist in the other half of the union (and nothing else):
+// the virtual parent must exist. 0, or -1 with errno (ENOENT).
+int ensure_parent(const Target& t) noexcept;
+
+// The same for the local half of a remote-tier path's parent.
+int ensure_local_parent(const Target& t) noexcept;
+
+// For a remote-tier directory: makes sure its local half exists when the
+// remote half is a directory. 0 when the local half exists afterwards;
+// else -1 with errno ENOENT (nothing there) or ENOTDIR (not a directory).
+int materialize(const Target& t) noexcept;
+
+// fileops::move_node and copy_fd_into_place (sync/fileops.hpp) on physical
+// paths, with the shim out of the way.
+int move_physical(const char* src, const char* dst, bool noreplace) noexcept;
+int copy_fd_physical(int src_fd, const char* dst, bool noreplace) noexcept;
+
+}  // namespace fractfs::shim

@@ -1,0 +1,124 @@
+// The library constructor: take the configuration (from the parent's
+// snapshot when there is one, else from .fractfs.toml and FRACTFS_*), then
+// switch redirection on. Process start must stay cheap: libc functions are
+// looked up on first use, the cwd on first relative path.
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "resolver/config_snapshot.hpp"
+#include "shim/cwd.hpp"
+#include "shim/fd_table.hpp"
+#include "shim/log.hpp"
+#include "shim/state.hpp"
+#include "sync/skeleton.hpp"
+
+namespace fractfs::shim {
+
+bool g_active = false;
+State* g_state = nullptr;
+__thread bool t_bypass __attribute__((tls_model("initial-exec"))) = false;
+
+namespace {
+
+// Said once per process tree: the first process marks the environment.
+constexpr const char* kSaidVar = "FRACTFS_INTERNAL_SAID";
+
+void say_once(log::Level level, const std::string& msg) {
+  if (!::getenv(kSaidVar)) log::write(level, "%s", msg.c_str());
+}
+
+std::string own_path() {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&init), &info) && info.dli_fname && info.dli_fname[0] == '/')
+    return info.dli_fname;
+  return {};
+}
+
+// The parent's snapshot, if it is for the same root.
+bool inherit(Config& cfg) {
+  const char* snap = ::getenv(kSnapshotVar);
+  const char* root = ::getenv("FRACTFS_ROOT");
+  if (!snap || !root) return false;
+  auto c = from_snapshot(snap);
+  if (!c || c->root != root) return false;
+  cfg = std::move(*c);
+  return true;
+}
+
+// First process of a tree: read, validate, report, and leave a snapshot.
+bool load_fresh(Config& cfg) {
+  try {
+    LoadOptions opts;
+    opts.thorough = false;
+    cfg = load_config(opts);
+  } catch (const ConfigError& e) {
+    say_once(log::Level::error, std::string(e.what()) + " (fractfs is off for this process)");
+    return false;
+  }
+  // Only an app configured for fractfs hears that it is in passthrough.
+  bool configured = !cfg.file.empty() || cfg.origins.size() > 1;
+  for (const std::string& w : cfg.warnings)
+    say_once(configured ? log::Level::warn : log::Level::info, w);
+  ::setenv("FRACTFS_ROOT", cfg.root.c_str(), 1);
+  ::setenv(kSnapshotVar, to_snapshot(cfg).c_str(), 1);
+  return true;
+}
+
+bool usable(const Config& cfg) {
+  if (cfg.passthrough()) return false;
+  if (cfg.backend == Backend::mount) return true;
+  say_once(log::Level::error, "backend '" + std::string(backend_name(cfg.backend)) +
+                                  "' is not available in this build; fractfs is off (passthrough)");
+  return false;
+}
+
+void before_fork() noexcept {
+  fd_table::lock_all();
+  cwd::lock();
+}
+void after_fork() noexcept {
+  cwd::unlock();
+  fd_table::unlock_all();
+}
+
+void start(Config cfg, bool fresh) {
+  auto* s = new State();
+  s->cfg = std::move(cfg);
+  s->root = s->cfg.root;
+  s->root_real = s->cfg.root_real;
+  s->remote_root = s->cfg.remote_root;
+  s->resolver = Resolver(s->cfg);
+  s->lib_path = own_path();
+  if (const char* snap = ::getenv(kSnapshotVar)) s->snapshot = snap;
+  g_state = s;  // read by what follows; redirection stays off until g_active
+  if (fresh) {
+    Bypass off;
+    prepare_skeleton(s->cfg);
+  }
+  cwd::invalidate();
+  ::pthread_atfork(before_fork, after_fork, after_fork);
+  __atomic_store_n(&g_active, true, __ATOMIC_RELEASE);
+}
+
+}  // namespace
+
+void init() noexcept {
+  int saved = errno;
+  log::init();
+  try {
+    Config cfg;
+    bool fresh = !inherit(cfg);
+    if ((fresh ? load_fresh(cfg) : true) && usable(cfg)) start(std::move(cfg), fresh);
+    ::setenv(kSaidVar, "1", 1);
+  } catch (const std::exception& e) {
+    log::fault("init", e.what());
+  }
+  errno = saved;
+}
+
+}  // namespace fractfs::shim
+
+// Runs before the app's own constructors and main.
+__attribute__((constructor(101))) static void fractfs_shim_constructor() { fractfs::shim::init(); }

@@ -1,0 +1,71 @@
+// Virtual to physical: the one place that decides where a path lives.
+//
+// A path outside the app root is not ours and the caller's arguments go to
+// libc untouched. Inside the root, a path of a local tier lives at its
+// natural place, so the caller's (dirfd, path) work as they are; a path of
+// the remote tier lives at REMOTE_ROOT/rel and is handed to libc as that
+// absolute path. A remote-tier directory is a union of that remote half and
+// its natural "local half", which is what descriptors and the cwd point at.
+#pragma once
+
+#include <fcntl.h>
+
+#include <string_view>
+
+#include "resolver/path.hpp"
+#include "resolver/tier.hpp"
+
+namespace fractfs::shim {
+
+enum class Kind : std::uint8_t { unknown, file, dir };
+
+enum class Place : std::uint8_t { local, remote };
+
+struct Target {
+  Place place = Place::local;
+  Decision decision;
+  bool is_dir_decision = false;  // the decision is the one for a directory
+  int dirfd = AT_FDCWD;          // the caller's
+  const char* arg = nullptr;     // the caller's path
+  const char* vstr = nullptr;    // NUL-terminated vpath: the caller's string when
+                                 // it was already absolute and clean, else vbuf
+  std::string_view vpath;        // absolute, normalized: the natural location
+  std::string_view rel;          // root-relative, "" for the root
+  char vbuf[path::kMax];
+  char rbuf[path::kMax];         // REMOTE_ROOT/rel when place == remote
+
+  bool remote() const noexcept { return place == Place::remote; }
+  // The (dirfd, path) pair for a real *at call.
+  int at_fd() const noexcept { return remote() ? AT_FDCWD : dirfd; }
+  const char* at_path() const noexcept { return remote() ? rbuf : arg; }
+  const char* natural() const noexcept { return vstr; }
+  const char* remote_path() const noexcept { return rbuf; }
+};
+
+// Places `path`, relative to `dirfd` (or the cwd for AT_FDCWD). Returns
+// false when the call is not ours: the shim is off, the path is outside the
+// root, or it is relative to a descriptor we do not track. Never allocates,
+// never changes errno.
+bool place(int dirfd, const char* path, Kind kind, Target& t) noexcept;
+
+// False when place() would certainly say "not ours", decided without
+// normalizing: lets a caller skip its own set-up on the fast path.
+bool maybe_ours(int dirfd, const char* path) noexcept;
+
+// Re-places `t` for a known kind (e.g. once a stat revealed a directory).
+void replace_kind(Target& t, Kind kind) noexcept;
+
+// The normalized absolute virtual path for (dirfd, path) when it lies inside
+// the root or above it; -1 otherwise. Used to track directory descriptors.
+std::ptrdiff_t virtual_path(int dirfd, const char* path, char* buf, std::size_t cap) noexcept;
+
+// True when `abs` (normalized) is inside the root.
+bool inside_root(std::string_view abs, std::string_view* rel = nullptr) noexcept;
+
+// The decision for a root-relative path (used by listings and moves).
+Decision decide(std::string_view rel, bool is_dir) noexcept;
+
+// REMOTE_ROOT/rel into buf; false if it does not fit.
+bool remote_of(std::string_view rel, char* buf, std::size_t cap) noexcept;
+
+}  // namespace fractfs::shim

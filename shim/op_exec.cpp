@@ -1,0 +1,138 @@
+// Process creation: a child must load the library too and find the same
+// root, even when the app hands it an environment of its own. Memory comes
+// from mmap, never malloc: these may run in a vfork child.
+#include <string.h>
+#include <sys/mman.h>
+
+#include "shim/mapping.hpp"
+#include "shim/real.hpp"
+#include "shim/state.hpp"
+
+namespace fractfs::shim {
+namespace {
+
+constexpr char kPreload[] = "LD_PRELOAD=";
+constexpr char kRoot[] = "FRACTFS_ROOT=";
+constexpr char kSnap[] = "FRACTFS_INTERNAL_CONFIG=";
+
+// True if the space- or colon-separated list `list` holds `item`.
+bool list_has(const char* list, const char* item) {
+  std::size_t n = strlen(item);
+  for (const char* p = list; (p = strstr(p, item)); p += n) {
+    bool start = p == list || p[-1] == ':' || p[-1] == ' ';
+    bool end = p[n] == '\0' || p[n] == ':' || p[n] == ' ';
+    if (start && end) return true;
+  }
+  return false;
+}
+
+// An environment with the library preloaded, FRACTFS_ROOT set and the
+// configuration snapshot; `envp` itself when it has all three. Unmapped by
+// the destructor.
+class ChildEnv {
+ public:
+  explicit ChildEnv(char* const* envp) : env_(const_cast<char**>(envp)) {
+    if (!shim_on() || !envp || g_state->lib_path.empty()) return;
+    const char* preload = nullptr;
+    bool has_root = false, has_snap = g_state->snapshot.empty();
+    std::size_t n = 0;
+    for (; envp[n]; ++n) {
+      if (!strncmp(envp[n], kPreload, sizeof kPreload - 1)) preload = envp[n] + sizeof kPreload - 1;
+      if (!strncmp(envp[n], kRoot, sizeof kRoot - 1)) has_root = true;
+      if (!strncmp(envp[n], kSnap, sizeof kSnap - 1)) has_snap = true;
+    }
+    bool has_lib = preload && list_has(preload, g_state->lib_path.c_str());
+    if (has_lib && has_root && has_snap) return;
+    build(envp, n, has_lib ? nullptr : (preload ? preload : ""), !has_root, !has_snap);
+  }
+  ~ChildEnv() {
+    if (map_) ::munmap(map_, len_);
+  }
+  ChildEnv(const ChildEnv&) = delete;
+  ChildEnv& operator=(const ChildEnv&) = delete;
+  char* const* get() const { return env_; }
+
+ private:
+  // new_preload: the old LD_PRELOAD value to extend, or nullptr to keep it.
+  void build(char* const* envp, std::size_t n, const char* new_preload, bool add_root, bool add_snap) {
+    const State& s = *g_state;
+    std::size_t strings = (new_preload ? sizeof kPreload + s.lib_path.size() + 1 + strlen(new_preload) : 0) +
+                          (add_root ? sizeof kRoot + s.root.size() : 0) +
+                          (add_snap ? sizeof kSnap + s.snapshot.size() : 0);
+    len_ = (n + 4) * sizeof(char*) + strings;
+    void* m = ::mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return;
+    map_ = m;
+    auto** out = static_cast<char**>(m);
+    char* text = reinterpret_cast<char*>(out + n + 4);
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      if (!new_preload || strncmp(envp[i], kPreload, sizeof kPreload - 1)) out[k++] = envp[i];
+    if (new_preload) {
+      out[k++] = text;
+      text = stpcpy(stpcpy(text, kPreload), s.lib_path.c_str());
+      if (*new_preload) text = stpcpy(stpcpy(text, ":"), new_preload);
+      ++text;
+    }
+    if (add_root) {
+      out[k++] = text;
+      text = stpcpy(stpcpy(text, kRoot), s.root.c_str()) + 1;
+    }
+    if (add_snap) {
+      out[k++] = text;
+      text = stpcpy(stpcpy(text, kSnap), s.snapshot.c_str()) + 1;
+    }
+    out[k] = nullptr;
+    env_ = out;
+  }
+
+  char** env_;
+  void* map_ = nullptr;
+  std::size_t len_ = 0;
+};
+
+// The physical path of an executable given by path (a remote-tier script).
+const char* exec_path(int dirfd, const char* path, Target& t) {
+  return place(dirfd, path, Kind::file, t) && t.remote() ? t.remote_path() : path;
+}
+
+}  // namespace
+}  // namespace fractfs::shim
+
+using namespace fractfs::shim;
+
+SHIM_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+  Target t;
+  ChildEnv env(envp);
+  return REAL(execve)(exec_path(AT_FDCWD, path, t), argv, env.get());
+}
+
+SHIM_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
+  ChildEnv env(envp);
+  return REAL(execvpe)(file, argv, env.get());
+}
+
+SHIM_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
+  ChildEnv env(envp);
+  return REAL(fexecve)(fd, argv, env.get());
+}
+
+SHIM_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) {
+  Target t;
+  ChildEnv env(envp);
+  const char* p = exec_path(dirfd, path, t);
+  return REAL(execveat)(p == path ? dirfd : AT_FDCWD, p, argv, env.get(), flags);
+}
+
+SHIM_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
+                            const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  Target t;
+  ChildEnv env(envp);
+  return REAL(posix_spawn)(pid, exec_path(AT_FDCWD, path, t), actions, attr, argv, env.get());
+}
+
+SHIM_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
+                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  ChildEnv env(envp);
+  return REAL(posix_spawnp)(pid, file, actions, attr, argv, env.get());
+}

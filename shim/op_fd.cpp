@@ -1,0 +1,81 @@
+// Descriptor bookkeeping: the fd table follows close, dup and fcntl. For a
+// descriptor the shim never recorded, each costs one atomic load.
+#include <errno.h>
+#include <linux/close_range.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "shim/fd_table.hpp"
+#include "shim/real.hpp"
+#include "shim/state.hpp"
+#include "shim/track.hpp"
+
+namespace fractfs::shim {
+namespace {
+
+// Forgets fd before it is closed: once closed, its number may be reused by
+// another thread at once. A writable one is a change to record.
+void release(int fd) {
+  char v[path::kMax];
+  std::uint32_t flags = 0;
+  if (fd_table::take(fd, flags, v, sizeof v) && (flags & fd_table::writable)) track::closed(v);
+}
+
+}  // namespace
+}  // namespace fractfs::shim
+
+using namespace fractfs::shim;
+
+SHIM_EXPORT int close(int fd) {
+  release(fd);
+  return REAL(close)(fd);
+}
+
+SHIM_EXPORT int fclose(FILE* stream) {
+  if (stream) release(::fileno(stream));
+  return REAL(fclose)(stream);
+}
+
+SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags) {
+  if (!(flags & CLOSE_RANGE_CLOEXEC)) {
+    // Nothing at or above the table's limit was ever recorded.
+    auto limit = static_cast<unsigned>(fd_table::limit());
+    for (unsigned fd = first; fd <= last && fd < limit; ++fd) release(static_cast<int>(fd));
+  }
+  return REAL(close_range)(first, last, flags);
+}
+
+SHIM_EXPORT int dup(int fd) {
+  int n = REAL(dup)(fd);
+  if (n >= 0) fd_table::copy(fd, n);
+  return n;
+}
+
+SHIM_EXPORT int dup2(int fd, int fd2) {
+  if (fd != fd2) release(fd2);
+  int n = REAL(dup2)(fd, fd2);
+  if (n >= 0) fd_table::copy(fd, n);
+  return n;
+}
+
+SHIM_EXPORT int dup3(int fd, int fd2, int flags) {
+  if (fd != fd2) release(fd2);
+  int n = REAL(dup3)(fd, fd2, flags);
+  if (n >= 0) fd_table::copy(fd, n);
+  return n;
+}
+
+// fcntl's third argument is an int or a pointer; passing it on as a pointer
+// is what every interposer does on this ABI.
+#define FCNTL(NAME)                                                      \
+  SHIM_EXPORT int NAME(int fd, int cmd, ...) {                           \
+    va_list ap;                                                          \
+    va_start(ap, cmd);                                                   \
+    void* arg = va_arg(ap, void*);                                       \
+    va_end(ap);                                                          \
+    int r = REAL(NAME)(fd, cmd, arg);                                    \
+    if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) fd_table::copy(fd, r); \
+    return r;                                                            \
+  }
+FCNTL(fcntl)
+FCNTL(fcntl64)

@@ -1,0 +1,172 @@
+// open, openat, creat, their 64-bit and fortified forms, fopen, freopen.
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "shim/fd_table.hpp"
+#include "shim/fs_ops.hpp"
+#include "shim/guard.hpp"
+#include "shim/real.hpp"
+#include "shim/state.hpp"
+#include "shim/track.hpp"
+
+namespace fractfs::shim {
+namespace {
+
+bool has_mode(int flags) { return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE; }
+
+bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)); }
+
+// A remote-tier path opened without O_DIRECTORY may be a directory's remote
+// half; checking costs an fstat, so fstat and fchdir check instead, when
+// the descriptor is used as one.
+std::uint32_t fd_flags(const Target& t, bool writable) {
+  return (writable ? fd_table::writable : 0u) | (t.remote() && !t.is_dir_decision ? fd_table::remote_half : 0u);
+}
+
+Kind kind_of(int flags) {
+  if ((flags & O_TMPFILE) == O_TMPFILE) return Kind::dir;
+  if (flags & O_DIRECTORY) return Kind::dir;
+  return (flags & O_CREAT) ? Kind::file : Kind::unknown;
+}
+
+// After a call that was not ours: a directory above the root is recorded
+// (openat(fd, "app/...") leads inside); any other descriptor must not keep
+// a stale record of an earlier one with the same number.
+void after_pass(int fd, int dirfd, const char* path, int flags) {
+  if (fd < 0) return;
+  char buf[path::kMax];
+  if ((flags & O_DIRECTORY) && virtual_path(dirfd, path, buf, sizeof buf) >= 0) return fd_table::set(fd, buf);
+  fd_table::forget(fd);
+}
+
+int open_remote(Target& t, int flags, mode_t mode) {
+  if ((flags & O_TMPFILE) == O_TMPFILE)  // an unnamed file: it belongs to the remote half
+    return REAL(openat)(AT_FDCWD, t.remote_path(), flags, mode);
+  if (t.is_dir_decision) {
+    if (materialize(t) != 0) return -1;
+    return REAL(openat)(AT_FDCWD, t.natural(), flags, mode);
+  }
+  int fd = REAL(openat)(AT_FDCWD, t.remote_path(), flags, mode);
+  if (fd < 0 && errno == ENOENT && (flags & O_CREAT) && ensure_parent(t) == 0)
+    fd = REAL(openat)(AT_FDCWD, t.remote_path(), flags, mode);
+  return fd;
+}
+
+int open_local(Target& t, int flags, mode_t mode) {
+  int fd = REAL(openat)(t.dirfd, t.arg, flags, mode);
+  if (fd < 0 && errno == ENOENT && (flags & O_CREAT) && ensure_parent(t) == 0)
+    fd = REAL(openat)(t.dirfd, t.arg, flags, mode);
+  return fd;
+}
+
+template <typename Pass>
+int open_at(int dirfd, const char* path, int flags, mode_t mode, Pass&& pass) {
+  Target t;
+  if (!place(dirfd, path, kind_of(flags), t)) {
+    int fd = pass();
+    after_pass(fd, dirfd, path, flags);
+    return fd;
+  }
+  return guarded(
+      "open",
+      [&] {
+        int fd = t.remote() ? open_remote(t, flags, mode) : open_local(t, flags, mode);
+        if (fd >= 0) {
+          fd_table::set(fd, t.vpath, fd_flags(t, writes(flags)));
+          if (writes(flags)) track::changed(t);
+        }
+        return fd;
+      },
+      pass);
+}
+
+mode_t mode_from(int flags, va_list ap) { return has_mode(flags) ? va_arg(ap, mode_t) : 0; }
+
+bool fopen_writes(const char* mode) { return mode && (mode[0] == 'w' || mode[0] == 'a' || strchr(mode, '+')); }
+
+template <typename Open>
+FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
+  Target t;
+  bool creating = mode && (mode[0] == 'w' || mode[0] == 'a');
+  if (!place(AT_FDCWD, path, creating ? Kind::file : Kind::unknown, t)) {
+    FILE* f = real_open(path);
+    if (f) fd_table::forget(::fileno(f));
+    return f;
+  }
+  const char* phys = t.remote() ? t.remote_path() : path;
+  FILE* f = real_open(phys);
+  if (!f && errno == ENOENT && creating && ensure_parent(t) == 0) f = real_open(phys);
+  if (f) {
+    fd_table::set(::fileno(f), t.vpath, fd_flags(t, fopen_writes(mode)));
+    if (fopen_writes(mode)) track::changed(t);
+  }
+  return f;
+}
+
+}  // namespace
+}  // namespace fractfs::shim
+
+using namespace fractfs::shim;
+
+#define OPEN_VARIADIC(NAME)                                                               \
+  SHIM_EXPORT int NAME(const char* path, int flags, ...) {                                \
+    va_list ap;                                                                           \
+    va_start(ap, flags);                                                                  \
+    mode_t mode = mode_from(flags, ap);                                                   \
+    va_end(ap);                                                                           \
+    return open_at(AT_FDCWD, path, flags, mode, [&] { return REAL(NAME)(path, flags, mode); }); \
+  }
+OPEN_VARIADIC(open)
+OPEN_VARIADIC(open64)
+
+#define OPENAT_VARIADIC(NAME)                                                                   \
+  SHIM_EXPORT int NAME(int dirfd, const char* path, int flags, ...) {                           \
+    va_list ap;                                                                                 \
+    va_start(ap, flags);                                                                        \
+    mode_t mode = mode_from(flags, ap);                                                         \
+    va_end(ap);                                                                                 \
+    return open_at(dirfd, path, flags, mode, [&] { return REAL(NAME)(dirfd, path, flags, mode); }); \
+  }
+OPENAT_VARIADIC(openat)
+OPENAT_VARIADIC(openat64)
+
+SHIM_EXPORT int creat(const char* path, mode_t mode) {
+  return open_at(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, [&] { return REAL(creat)(path, mode); });
+}
+SHIM_EXPORT int creat64(const char* path, mode_t mode) {
+  return open_at(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, [&] { return REAL(creat64)(path, mode); });
+}
+
+// Fortified forms: no mode argument (O_CREAT is refused by the caller).
+SHIM_EXPORT int __open_2(const char* path, int flags) {
+  return open_at(AT_FDCWD, path, flags, 0, [&] { return REAL(__open_2)(path, flags); });
+}
+SHIM_EXPORT int __open64_2(const char* path, int flags) {
+  return open_at(AT_FDCWD, path, flags, 0, [&] { return REAL(__open64_2)(path, flags); });
+}
+SHIM_EXPORT int __openat_2(int dirfd, const char* path, int flags) {
+  return open_at(dirfd, path, flags, 0, [&] { return REAL(__openat_2)(dirfd, path, flags); });
+}
+SHIM_EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
+  return open_at(dirfd, path, flags, 0, [&] { return REAL(__openat64_2)(dirfd, path, flags); });
+}
+
+SHIM_EXPORT FILE* fopen(const char* path, const char* mode) {
+  return fopen_impl(path, mode, [&](const char* p) { return REAL(fopen)(p, mode); });
+}
+SHIM_EXPORT FILE* fopen64(const char* path, const char* mode) {
+  return fopen_impl(path, mode, [&](const char* p) { return REAL(fopen64)(p, mode); });
+}
+
+// freopen closes the stream's descriptor inside libc: forget it first.
+SHIM_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
+  if (stream) fd_table::forget(::fileno(stream));
+  if (!path) return REAL(freopen)(path, mode, stream);
+  return fopen_impl(path, mode, [&](const char* p) { return REAL(freopen)(p, mode, stream); });
+}
+SHIM_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {
+  if (stream) fd_table::forget(::fileno(stream));
+  if (!path) return REAL(freopen64)(path, mode, stream);
+  return fopen_impl(path, mode, [&](const char* p) { return REAL(freopen64)(p, mode, stream); });
+}

@@ -1,0 +1,95 @@
+// mkdir, rmdir, unlink, remove: creating and removing names.
+#include <errno.h>
+#include <stdio.h>
+
+#include "shim/fs_ops.hpp"
+#include "shim/guard.hpp"
+#include "shim/real.hpp"
+#include "shim/state.hpp"
+#include "shim/track.hpp"
+#include "shim/union_dir.hpp"
+
+namespace fractfs::shim {
+namespace {
+
+int mkdir_placed(Target& t, mode_t mode) {
+  if (t.remote()) {
+    int rc = mkdir_union(t, mode);
+    if (rc == 0) track::changed(t);
+    return rc;
+  }
+  int rc = REAL(mkdirat)(t.dirfd, t.arg, mode);
+  if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = REAL(mkdirat)(t.dirfd, t.arg, mode);
+  if (rc == 0) track::changed(t);
+  return rc;
+}
+
+int rmdir_placed(Target& t) {
+  int rc = t.remote() ? rmdir_union(t) : REAL(unlinkat)(t.dirfd, t.arg, AT_REMOVEDIR);
+  if (rc == 0) track::removed(t);
+  return rc;
+}
+
+int unlink_placed(Target& t) {
+  int rc = REAL(unlinkat)(t.at_fd(), t.at_path(), 0);
+  if (rc == 0) track::removed(t);
+  return rc;
+}
+
+template <typename Pass>
+int mkdir_at(int dirfd, const char* path, mode_t mode, Pass&& pass) {
+  Target t;
+  if (!place(dirfd, path, Kind::dir, t)) return pass();
+  return guarded("mkdir", [&] { return mkdir_placed(t, mode); }, pass);
+}
+
+template <typename Pass>
+int rmdir_at(int dirfd, const char* path, Pass&& pass) {
+  Target t;
+  if (!place(dirfd, path, Kind::dir, t)) return pass();
+  return guarded("rmdir", [&] { return rmdir_placed(t); }, pass);
+}
+
+template <typename Pass>
+int unlink_at(int dirfd, const char* path, Pass&& pass) {
+  Target t;
+  if (!place(dirfd, path, Kind::file, t)) return pass();
+  return guarded("unlink", [&] { return unlink_placed(t); }, pass);
+}
+
+}  // namespace
+}  // namespace fractfs::shim
+
+using namespace fractfs::shim;
+
+SHIM_EXPORT int mkdir(const char* path, mode_t mode) {
+  return mkdir_at(AT_FDCWD, path, mode, [&] { return REAL(mkdir)(path, mode); });
+}
+SHIM_EXPORT int mkdirat(int dirfd, const char* path, mode_t mode) {
+  return mkdir_at(dirfd, path, mode, [&] { return REAL(mkdirat)(dirfd, path, mode); });
+}
+SHIM_EXPORT int rmdir(const char* path) {
+  return rmdir_at(AT_FDCWD, path, [&] { return REAL(rmdir)(path); });
+}
+SHIM_EXPORT int unlink(const char* path) {
+  return unlink_at(AT_FDCWD, path, [&] { return REAL(unlink)(path); });
+}
+SHIM_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
+  if (flags & AT_REMOVEDIR) return rmdir_at(dirfd, path, [&] { return REAL(unlinkat)(dirfd, path, flags); });
+  return unlink_at(dirfd, path, [&] { return REAL(unlinkat)(dirfd, path, flags); });
+}
+
+// remove: unlink, or rmdir for a directory (libc does this internally).
+SHIM_EXPORT int remove(const char* path) {
+  Target t;
+  if (!place(AT_FDCWD, path, Kind::unknown, t)) return REAL(remove)(path);
+  return guarded(
+      "remove",
+      [&] {
+        int rc = unlink_placed(t);
+        if (rc == 0 || (errno != EISDIR && errno != EPERM)) return rc;
+        replace_kind(t, Kind::dir);
+        return rmdir_placed(t);
+      },
+      [&] { return REAL(remove)(path); });
+}

@@ -1,0 +1,115 @@
+// scandir and glob: libc's versions read directories with internal calls,
+// so a union directory is scanned here, and glob is given our directory
+// functions through GLOB_ALTDIRFUNC.
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shim/dir_stream.hpp"
+#include "shim/fs_ops.hpp"
+#include "shim/guard.hpp"
+#include "shim/real.hpp"
+#include "shim/state.hpp"
+
+namespace fractfs::shim {
+namespace {
+
+// scandir over a union directory, for dirent or dirent64 callers.
+template <typename Ent>
+int scan_union(Target& t, Ent*** namelist, int (*filter)(const Ent*),
+               int (*compar)(const Ent**, const Ent**)) {
+  if (kind_at(t.remote_path()) != 'd' && kind_at(t.natural()) != 'd') return errno = ENOENT, -1;
+  std::vector<DirEntry> entries = list_union(t);
+  UnionDir scratch;
+  scratch.entries = std::move(entries);
+  std::vector<Ent*> out;
+  while (struct dirent64* e = scratch.next()) {
+    const Ent* view = reinterpret_cast<const Ent*>(e);
+    if (filter && !filter(view)) continue;
+    auto* copy = static_cast<Ent*>(malloc(sizeof(Ent)));
+    if (!copy) {
+      for (Ent* p : out) free(p);
+      return errno = ENOMEM, -1;
+    }
+    memcpy(copy, e, sizeof(Ent));
+    out.push_back(copy);
+  }
+  auto** list = static_cast<Ent**>(malloc(sizeof(Ent*) * (out.size() ? out.size() : 1)));
+  if (!list) {
+    for (Ent* p : out) free(p);
+    return errno = ENOMEM, -1;
+  }
+  memcpy(list, out.data(), sizeof(Ent*) * out.size());
+  if (compar)
+    qsort(list, out.size(), sizeof(Ent*), reinterpret_cast<int (*)(const void*, const void*)>(compar));
+  *namelist = list;
+  return static_cast<int>(out.size());
+}
+
+static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent and dirent64 share a layout here");
+
+template <typename Ent, typename Pass>
+int scandir_at(int dirfd, const char* dir, Ent*** namelist, int (*filter)(const Ent*),
+               int (*compar)(const Ent**, const Ent**), Pass&& pass) {
+  Target t;
+  if (!place(dirfd, dir, Kind::dir, t) || !t.remote()) return pass();
+  return guarded("scandir", [&] { return scan_union(t, namelist, filter, compar); }, pass);
+}
+
+// Our own exported directory functions, as glob's GLOB_ALTDIRFUNC hooks.
+void* glob_opendir(const char* p) { return ::opendir(p); }
+void* glob_readdir(void* d) { return ::readdir(static_cast<DIR*>(d)); }
+void* glob_readdir64(void* d) { return ::readdir64(static_cast<DIR*>(d)); }
+void glob_closedir(void* d) { ::closedir(static_cast<DIR*>(d)); }
+int glob_stat(const char* p, struct stat* st) { return ::stat(p, st); }
+int glob_lstat(const char* p, struct stat* st) { return ::lstat(p, st); }
+int glob_stat64(const char* p, struct stat64* st) { return ::stat64(p, st); }
+int glob_lstat64(const char* p, struct stat64* st) { return ::lstat64(p, st); }
+
+}  // namespace
+}  // namespace fractfs::shim
+
+using namespace fractfs::shim;
+
+SHIM_EXPORT int scandir(const char* dir, struct dirent*** namelist, int (*filter)(const struct dirent*),
+                        int (*compar)(const struct dirent**, const struct dirent**)) {
+  return scandir_at(AT_FDCWD, dir, namelist, filter, compar,
+                    [&] { return REAL(scandir)(dir, namelist, filter, compar); });
+}
+SHIM_EXPORT int scandir64(const char* dir, struct dirent64*** namelist, int (*filter)(const struct dirent64*),
+                          int (*compar)(const struct dirent64**, const struct dirent64**)) {
+  return scandir_at(AT_FDCWD, dir, namelist, filter, compar,
+                    [&] { return REAL(scandir64)(dir, namelist, filter, compar); });
+}
+SHIM_EXPORT int scandirat(int dirfd, const char* dir, struct dirent*** namelist,
+                          int (*filter)(const struct dirent*),
+                          int (*compar)(const struct dirent**, const struct dirent**)) {
+  return scandir_at(dirfd, dir, namelist, filter, compar,
+                    [&] { return REAL(scandirat)(dirfd, dir, namelist, filter, compar); });
+}
+SHIM_EXPORT int scandirat64(int dirfd, const char* dir, struct dirent64*** namelist,
+                            int (*filter)(const struct dirent64*),
+                            int (*compar)(const struct dirent64**, const struct dirent64**)) {
+  return scandir_at(dirfd, dir, namelist, filter, compar,
+                    [&] { return REAL(scandirat64)(dirfd, dir, namelist, filter, compar); });
+}
+
+SHIM_EXPORT int glob(const char* pattern, int flags, int (*errfunc)(const char*, int), glob_t* pglob) {
+  if (!shim_on() || (flags & GLOB_ALTDIRFUNC)) return REAL(glob)(pattern, flags, errfunc, pglob);
+  pglob->gl_opendir = glob_opendir;
+  pglob->gl_readdir = reinterpret_cast<struct dirent* (*)(void*)>(glob_readdir);
+  pglob->gl_closedir = glob_closedir;
+  pglob->gl_stat = glob_stat;
+  pglob->gl_lstat = glob_lstat;
+  return REAL(glob)(pattern, flags | GLOB_ALTDIRFUNC, errfunc, pglob);
+}
+
+SHIM_EXPORT int glob64(const char* pattern, int flags, int (*errfunc)(const char*, int), glob64_t* pglob) {
+  if (!shim_on() || (flags & GLOB_ALTDIRFUNC)) return REAL(glob64)(pattern, flags, errfunc, pglob);
+  pglob->gl_opendir = glob_opendir;
+  pglob->gl_readdir = reinterpret_cast<struct dirent64* (*)(void*)>(glob_readdir64);
+  pglob->gl_closedir = glob_closedir;
+  pglob->gl_stat = glob_stat64;
+  pglob->gl_lstat = glob_lstat64;
+  return REAL(glob64)(pattern, flags | GLOB_ALTDIRFUNC, errfunc, pglob);
+}
