@@ -18,6 +18,7 @@
 #include "cli/commands.hpp"
 #include "cli/elf_probe.hpp"
 #include "cli/launch.hpp"
+#include "sync/adopt.hpp"
 #include "sync/skeleton.hpp"
 
 namespace fractfs::cli {
@@ -68,6 +69,15 @@ void warn_about(const std::string& command) {
   }
 }
 
+// The layout the app will find: the [dirs] skeleton, and anything left in a
+// local half that belongs to the remote store moved there.
+void prepare_start(const Config& cfg) {
+  prepare_skeleton(cfg);
+  AdoptReport r = adopt_layout(cfg, Resolver(cfg));
+  if (std::string s = summary(r); !s.empty()) std::fprintf(stderr, "fractfs-run: %s\n", s.c_str());
+  for (const std::string& p : r.problems) std::fprintf(stderr, "fractfs-run: warning: %s\n", p.c_str());
+}
+
 int exit_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -80,7 +90,7 @@ int run(const Args& args) {
     throw ConfigError("backend '" + std::string(backend_name(cfg.backend)) +
                       "' is not available in this build; use backend = \"mount\"");
   std::string lib = find_library();
-  prepare_skeleton(cfg);
+  prepare_start(cfg);
   std::vector<std::string> env = child_environment(cfg, lib);
   std::vector<char*> envp, argv;
   for (auto& e : env) envp.push_back(e.data());

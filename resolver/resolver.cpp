@@ -63,7 +63,8 @@ Resolver::Own Resolver::decide_own(std::string_view rel, bool is_dir) const noex
 Decision Resolver::decide(std::string_view rel, bool is_dir) const noexcept {
   if (rel.empty()) return {Tier::local_synced, Rule::fallback, -1, 0};
   Own own = decide_own(rel, is_dir);
-  if (own.pattern_spoke || is_dir) return own.decision;
+  // Directories too: SQLite's dot-file lock "<db>.lock" is one.
+  if (own.pattern_spoke) return own.decision;
   std::size_t owner = sidecar_owner_len(rel);
   if (owner == 0 || owner > 0xffff) return own.decision;
   Decision od = decide_own(rel.substr(0, owner), false).decision;

@@ -61,8 +61,9 @@ std::ptrdiff_t copy(char* buf, std::size_t cap) noexcept {
     if (len + 1 > cap || len + 1 > path::kMax) return -1;
     std::size_t n = (len + 1 + 7) / 8;
     std::uint64_t w[kWords];
-    for (std::size_t i = 0; i < n; ++i) w[i] = g_words[i].load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
+    // Acquire loads keep the check of the sequence below after them (and
+    // cost nothing more than plain loads on x86).
+    for (std::size_t i = 0; i < n; ++i) w[i] = g_words[i].load(std::memory_order_acquire);
     if (g_seq.load(std::memory_order_relaxed) != s1) continue;
     std::memcpy(buf, w, len + 1);
     buf[len] = '\0';

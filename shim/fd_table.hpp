@@ -14,6 +14,7 @@ enum Flag : std::uint32_t {
   writable = 1,     // opened for writing: the close is a change to record
   remote_half = 2,  // opened on a remote-tier path: if it is a directory, the
                     // descriptor is its remote half (fstat and fchdir adjust)
+  union_dir = 4,    // the local half of a remote-tier directory (fstat adjusts)
 };
 
 void set(int fd, std::string_view vpath, std::uint32_t flags = 0) noexcept;

@@ -62,7 +62,11 @@ int mirror_dirs(const Target& t, std::size_t end, bool local) noexcept {
     mode_t mode = 0755;
     if (stat_at(other, st) && S_ISDIR(st.st_mode)) mode = st.st_mode & 07777;
     else if (!is_skeleton(prefix)) return errno = ENOENT, -1;
-    if (REAL(mkdir)(mine, mode) != 0 && errno != EEXIST) return -1;
+    if (REAL(mkdir)(mine, mode) != 0) {
+      if (errno != EEXIST) return -1;
+    } else {
+      REAL(chmod)(mine, mode);  // mkdir applied the umask; the halves must agree
+    }
   }
   return 0;
 }
@@ -74,6 +78,12 @@ char kind_at(const char* p) noexcept {
   struct stat st;
   if (!stat_at(p, st)) return 0;
   return S_ISDIR(st.st_mode) ? 'd' : 'f';
+}
+
+bool is_symlink(const char* p) noexcept {
+  ErrnoGuard g;
+  struct stat st;
+  return stat_at(p, st) && S_ISLNK(st.st_mode);
 }
 
 int ensure_parent(const Target& t) noexcept {

@@ -30,6 +30,9 @@ class ErrnoGuard {
 // 0 nothing (or an error).
 char kind_at(const char* path) noexcept;
 
+// True if a symlink is at the physical path.
+bool is_symlink(const char* path) noexcept;
+
 // Creates the missing parents of `t`'s physical location, mirroring the
 // directories that exist in the other half of the union (and nothing else):
 // the virtual parent must exist. 0, or -1 with errno (ENOENT).

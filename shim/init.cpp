@@ -12,6 +12,7 @@
 #include "shim/fd_table.hpp"
 #include "shim/log.hpp"
 #include "shim/state.hpp"
+#include "sync/adopt.hpp"
 #include "sync/skeleton.hpp"
 
 namespace fractfs::shim {
@@ -94,8 +95,12 @@ void start(Config cfg, bool fresh) {
   if (const char* snap = ::getenv(kSnapshotVar)) s->snapshot = snap;
   g_state = s;  // read by what follows; redirection stays off until g_active
   if (fresh) {
+    // The first process of a tree started without fractfs-run does its job.
     Bypass off;
     prepare_skeleton(s->cfg);
+    AdoptReport r = adopt_layout(s->cfg, s->resolver);
+    if (std::string line = summary(r); !line.empty()) say_once(log::Level::info, line);
+    for (const std::string& p : r.problems) say_once(log::Level::warn, p);
   }
   cwd::invalidate();
   ::pthread_atfork(before_fork, after_fork, after_fork);

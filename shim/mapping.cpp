@@ -36,6 +36,19 @@ Scan scan_absolute(const char* p) noexcept {
   return s;
 }
 
+// A relative path the kernel resolves exactly as normalization does: no
+// empty, "." or ".." component.
+bool clean_relative(const char* p) noexcept {
+  if (p[0] == '.' && (p[1] == '/' || !p[1] || (p[1] == '.' && (p[2] == '/' || !p[2])))) return false;
+  for (const char* c = p; *c; ++c) {
+    if (*c != '/') continue;
+    char a = c[1];
+    if (a == '/' || a == '\0') return false;
+    if (a == '.' && (c[2] == '/' || !c[2] || (c[2] == '.' && (c[3] == '/' || !c[3])))) return false;
+  }
+  return true;
+}
+
 bool is_root_ancestor(std::string_view p) noexcept {
   const State& s = *g_state;
   return p == "/" || path::is_ancestor(p, s.root) ||
@@ -45,13 +58,16 @@ bool is_root_ancestor(std::string_view p) noexcept {
 // The virtual path of (dirfd, p): the caller's own string when it is
 // absolute and clean, else normalized into buf. Empty when the path cannot
 // be ours: too long, relative to an untracked descriptor, or plainly outside
-// the root (and, with `ancestors`, not above it either).
-std::string_view virtual_of(int dirfd, const char* p, char* buf, std::size_t cap, bool ancestors) noexcept {
+// the root (and, with `ancestors`, not above it either). `direct` says
+// whether the kernel resolves (dirfd, p) to that same natural path.
+std::string_view virtual_of(int dirfd, const char* p, char* buf, std::size_t cap, bool ancestors,
+                            bool& direct) noexcept {
   const State& s = *g_state;
   std::ptrdiff_t n;
   if (p[0] == '/') {
     Scan sc = scan_absolute(p);
     bool under = starts_with_root(p, sc.len, s.root) || starts_with_root(p, sc.len, s.root_real);
+    direct = sc.clean;
     if (sc.clean) {
       if (under || (ancestors && is_root_ancestor({p, sc.len}))) return {p, sc.len};
       return {};
@@ -60,13 +76,16 @@ std::string_view virtual_of(int dirfd, const char* p, char* buf, std::size_t cap
   } else {
     char base[path::kMax];
     std::ptrdiff_t bl;
+    std::uint32_t flags = 0;
     if (dirfd == AT_FDCWD) {
       if (cwd::relation() == cwd::Relation::unrelated && !path::has_dotdot(p)) return {};
       bl = cwd::copy(base, sizeof base);
     } else {
-      bl = fd_table::get(dirfd, base, sizeof base);
+      bl = fd_table::get(dirfd, base, sizeof base, &flags);
     }
     if (bl < 0) return {};
+    // A descriptor on a directory's remote half resolves names over there.
+    direct = !(flags & fd_table::remote_half) && clean_relative(p);
     n = path::normalize({base, static_cast<std::size_t>(bl)}, p, buf, cap);
   }
   return n < 0 ? std::string_view{} : std::string_view(buf, static_cast<std::size_t>(n));
@@ -125,7 +144,8 @@ bool remote_of(std::string_view rel, char* buf, std::size_t cap) noexcept {
 
 std::ptrdiff_t virtual_path(int dirfd, const char* p, char* buf, std::size_t cap) noexcept {
   if (!shim_on() || !p || !*p) return -1;
-  std::string_view v = virtual_of(dirfd, p, buf, cap, true);
+  bool direct = true;
+  std::string_view v = virtual_of(dirfd, p, buf, cap, true, direct);
   if (v.empty() || !(inside_root(v) || is_root_ancestor(v))) return -1;
   if (v.data() != buf) {
     if (v.size() + 1 > cap) return -1;
@@ -148,7 +168,7 @@ bool maybe_ours(int dirfd, const char* p) noexcept {
 
 bool place(int dirfd, const char* p, Kind kind, Target& t) noexcept {
   if (!shim_on() || !p || !*p) return false;
-  t.vpath = virtual_of(dirfd, p, t.vbuf, sizeof t.vbuf, false);
+  t.vpath = virtual_of(dirfd, p, t.vbuf, sizeof t.vbuf, false, t.direct);
   if (t.vpath.empty() || !inside_root(t.vpath, &t.rel)) return false;
   t.vstr = t.vpath.data();
   t.dirfd = dirfd;
@@ -157,6 +177,20 @@ bool place(int dirfd, const char* p, Kind kind, Target& t) noexcept {
   t.decision = decide(t.rel, t.is_dir_decision);
   if (kind == Kind::unknown && g_state->resolver.dir_only_patterns()) settle_ambiguous(t);
   return set_place(t);
+}
+
+void copy_target(const Target& from, Target& to) noexcept {
+  to.place = from.place;
+  to.decision = from.decision;
+  to.is_dir_decision = from.is_dir_decision;
+  memcpy(to.vbuf, from.vpath.data(), from.vpath.size());
+  to.vbuf[from.vpath.size()] = '\0';
+  to.vstr = to.arg = to.vbuf;
+  to.dirfd = AT_FDCWD;
+  to.direct = false;  // not the caller's own path: never pass the call through
+  to.vpath = std::string_view(to.vbuf, from.vpath.size());
+  to.rel = to.vpath.substr(from.vpath.size() - from.rel.size());
+  if (from.remote()) memcpy(to.rbuf, from.rbuf, strlen(from.rbuf) + 1);
 }
 
 void replace_kind(Target& t, Kind kind) noexcept {

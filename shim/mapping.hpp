@@ -29,15 +29,20 @@ struct Target {
   const char* arg = nullptr;     // the caller's path
   const char* vstr = nullptr;    // NUL-terminated vpath: the caller's string when
                                  // it was already absolute and clean, else vbuf
+  bool direct = true;            // the caller's (dirfd, path) reach the natural
+                                 // location as they are (clean, and relative to a
+                                 // natural directory)
   std::string_view vpath;        // absolute, normalized: the natural location
   std::string_view rel;          // root-relative, "" for the root
   char vbuf[path::kMax];
   char rbuf[path::kMax];         // REMOTE_ROOT/rel when place == remote
 
   bool remote() const noexcept { return place == Place::remote; }
+  // The caller's own call does the right thing: a local tier, reached directly.
+  bool passes() const noexcept { return !remote() && direct; }
   // The (dirfd, path) pair for a real *at call.
-  int at_fd() const noexcept { return remote() ? AT_FDCWD : dirfd; }
-  const char* at_path() const noexcept { return remote() ? rbuf : arg; }
+  int at_fd() const noexcept { return passes() ? dirfd : AT_FDCWD; }
+  const char* at_path() const noexcept { return remote() ? rbuf : direct ? arg : vstr; }
   const char* natural() const noexcept { return vstr; }
   const char* remote_path() const noexcept { return rbuf; }
 };
@@ -51,6 +56,10 @@ bool place(int dirfd, const char* path, Kind kind, Target& t) noexcept;
 // False when place() would certainly say "not ours", decided without
 // normalizing: lets a caller skip its own set-up on the fast path.
 bool maybe_ours(int dirfd, const char* path) noexcept;
+
+// Copies a Target (its views point into its own buffers), with the path
+// made absolute: the copy owns its strings.
+void copy_target(const Target& from, Target& to) noexcept;
 
 // Re-places `t` for a known kind (e.g. once a stat revealed a directory).
 void replace_kind(Target& t, Kind kind) noexcept;

@@ -12,13 +12,14 @@
 #include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
+#include "shim/symlinks.hpp"
 
 namespace fractfs::shim {
 namespace {
 
 int chdir_placed(Target& t) {
   if (t.remote() && materialize(t) != 0) return -1;
-  int rc = REAL(chdir)(t.remote() ? t.natural() : t.arg);
+  int rc = REAL(chdir)(t.remote() ? t.natural() : t.at_path());
   // The kernel's word is final (symlinks may differ from a lexical path).
   if (rc == 0) cwd::invalidate();
   return rc;
@@ -52,7 +53,8 @@ char* map_back(const char* real_result, char* resolved) {
 template <typename Real>
 char* realpath_impl(const char* path, char* resolved, Real&& real) {
   Target t;
-  if (!place(AT_FDCWD, path, Kind::unknown, t) || !t.remote()) return real(path, resolved);
+  if (!place(AT_FDCWD, path, Kind::unknown, t) || t.passes()) return real(path, resolved);
+  if (!t.remote()) return real(t.natural(), resolved);
   return guarded(
       "realpath",
       [&]() -> char* {
@@ -75,7 +77,9 @@ SHIM_EXPORT int chdir(const char* path) {
     if (rc == 0 && shim_on()) cwd::invalidate();
     return rc;
   }
-  return guarded("chdir", [&] { return chdir_placed(t); }, [&] { return REAL(chdir)(path); });
+  return guarded(
+      "chdir", [&] { return with_relink(t, Kind::dir, true, [&] { return chdir_placed(t); }); },
+      [&] { return REAL(chdir)(path); });
 }
 
 // A descriptor for a remote-tier directory may be its remote half: the

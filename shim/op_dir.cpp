@@ -12,6 +12,7 @@
 #include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
+#include "shim/symlinks.hpp"
 #include "shim/union_dir.hpp"
 
 namespace fractfs::shim {
@@ -20,17 +21,24 @@ UnionDir* as_union(DIR* d) noexcept {
   return d && *reinterpret_cast<const int*>(d) == UnionDir::kMagic ? reinterpret_cast<UnionDir*>(d) : nullptr;
 }
 
+// The local half is the directory's identity when it has one; a
+// remote-only directory is read through its remote half.
+int open_halves(Target& t) {
+  constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  int fd = REAL(openat)(AT_FDCWD, t.natural(), kFlags);
+  if (fd >= 0) return fd_table::set(fd, t.vpath, fd_table::union_dir), fd;
+  if (errno != ENOENT) return -1;
+  fd = REAL(openat)(AT_FDCWD, t.remote_path(), kFlags);
+  if (fd >= 0) fd_table::set(fd, t.vpath, fd_table::remote_half);
+  return fd;
+}
+
 DIR* open_union(Target& t, int fd) {
+  if (fd < 0 && (fd = open_halves(t)) < 0) return nullptr;
   auto* u = new UnionDir;
   u->vpath.assign(t.vpath);
   u->entries = list_union(t);
-  if (fd < 0) fd = REAL(openat)(AT_FDCWD, t.natural(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    delete u;
-    return nullptr;
-  }
   u->fd = fd;
-  fd_table::set(fd, t.vpath);
   return reinterpret_cast<DIR*>(u);
 }
 
@@ -71,18 +79,29 @@ DIR* track_dir(DIR* d, const char* vpath) {
 
 }  // namespace
 
+namespace {
+
+DIR* open_placed(Target& t) {
+  if (!t.remote()) return track_dir(REAL(opendir)(t.at_path()), t.natural());
+  // A link to a union directory: the kernel would follow it in one half only.
+  if (is_symlink(t.remote_path()) && relink(t, Kind::dir, true)) return open_placed(t);
+  return open_union(t, -1);
+}
+
+}  // namespace
+
 SHIM_EXPORT DIR* opendir(const char* path) {
   Target t;
   if (!place(AT_FDCWD, path, Kind::dir, t)) {
     char buf[fractfs::path::kMax];
     return track_dir(REAL(opendir)(path), virtual_path(AT_FDCWD, path, buf, sizeof buf) >= 0 ? buf : nullptr);
   }
-  if (!t.remote()) return track_dir(REAL(opendir)(path), t.natural());
   return guarded(
       "opendir",
-      [&]() -> DIR* {
-        if (materialize(t) != 0) return nullptr;
-        return open_union(t, -1);
+      [&] {
+        DIR* d = open_placed(t);
+        if (!d && retry_errno(errno) && relink(t, Kind::dir, true)) d = open_placed(t);
+        return d;
       },
       [&] { return REAL(opendir)(path); });
 }

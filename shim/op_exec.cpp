@@ -1,7 +1,13 @@
 // Process creation: a child must load the library too and find the same
-// root, even when the app hands it an environment of its own. Memory comes
-// from mmap, never malloc: these may run in a vfork child.
+// root, even when the app hands it an environment of its own, and a program
+// stored in the remote tier must run. glibc's exec* variants call its
+// internal execve, so each is implemented here on top of ours. Memory comes
+// from the stack or mmap, never malloc: these may run in a vfork child.
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include "shim/mapping.hpp"
@@ -107,9 +113,95 @@ SHIM_EXPORT int execve(const char* path, char* const argv[], char* const envp[])
   return REAL(execve)(exec_path(AT_FDCWD, path, t), argv, env.get());
 }
 
+namespace {
+
+// What execvp does with a file that is not a binary: run it with /bin/sh.
+int exec_script(const char* path, char* const argv[], char* const envp[]) {
+  std::size_t argc = 0;
+  while (argv[argc]) ++argc;
+  auto** args = static_cast<char**>(__builtin_alloca((argc + 2) * sizeof(char*)));
+  args[0] = const_cast<char*>("/bin/sh");
+  args[1] = const_cast<char*>(path);
+  for (std::size_t i = 1; i <= argc; ++i) args[i + 1] = argv[i];
+  if (argc == 0) args[2] = nullptr;
+  return ::execve("/bin/sh", args, envp);
+}
+
+// execvpe's search of PATH, each candidate through our execve (so a program
+// in the remote tier is found and run). Error rules as glibc's.
+int search_and_exec(const char* file, char* const argv[], char* const envp[]) {
+  if (!*file) return errno = ENOENT, -1;
+  if (strchr(file, '/')) {
+    ::execve(file, argv, envp);
+    return errno == ENOEXEC ? exec_script(file, argv, envp) : -1;
+  }
+  const char* path = ::getenv("PATH");
+  if (!path) path = "/bin:/usr/bin";
+  bool eacces = false;
+  char cand[4096];
+  for (const char* p = path;; ++p) {
+    const char* end = strchrnul(p, ':');
+    std::size_t dl = static_cast<std::size_t>(end - p), fl = strlen(file);
+    if (dl + 1 + fl + 1 <= sizeof cand) {
+      memcpy(cand, p, dl);
+      std::size_t n = dl;
+      if (n) cand[n++] = '/';
+      memcpy(cand + n, file, fl + 1);
+      ::execve(cand, argv, envp);
+      if (errno == ENOEXEC) exec_script(cand, argv, envp);
+      if (errno == EACCES) eacces = true;
+      else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV && errno != ETIMEDOUT)
+        return -1;
+    }
+    if (!*end) break;
+    p = end;
+  }
+  if (eacces) errno = EACCES;
+  return -1;
+}
+
+// The NULL-terminated arguments after `first` as an argv on the stack.
+#define COLLECT_ARGS(first, argv_out, envp_out, with_envp)                         \
+  std::size_t n_args = 1;                                                            \
+  {                                                                                  \
+    va_list ap;                                                                      \
+    va_start(ap, first);                                                             \
+    while (va_arg(ap, char*)) ++n_args;                                              \
+    va_end(ap);                                                                      \
+  }                                                                                  \
+  auto** argv_out = static_cast<char**>(__builtin_alloca((n_args + 1) * sizeof(char*))); \
+  char* const* envp_out = environ;                                                   \
+  {                                                                                  \
+    va_list ap;                                                                      \
+    va_start(ap, first);                                                             \
+    argv_out[0] = const_cast<char*>(first);                                          \
+    for (std::size_t i = 1; i <= n_args; ++i) argv_out[i] = va_arg(ap, char*);       \
+    if (with_envp) envp_out = va_arg(ap, char* const*);                              \
+    va_end(ap);                                                                      \
+  }
+
+}  // namespace
+
 SHIM_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
-  ChildEnv env(envp);
-  return REAL(execvpe)(file, argv, env.get());
+  if (!shim_on()) return REAL(execvpe)(file, argv, envp);
+  return search_and_exec(file, argv, envp);
+}
+SHIM_EXPORT int execv(const char* path, char* const argv[]) { return ::execve(path, argv, environ); }
+SHIM_EXPORT int execvp(const char* file, char* const argv[]) {
+  if (!shim_on()) return REAL(execvp)(file, argv);
+  return search_and_exec(file, argv, environ);
+}
+SHIM_EXPORT int execl(const char* path, const char* arg, ...) {
+  COLLECT_ARGS(arg, args, envp, false)
+  return ::execve(path, args, envp);
+}
+SHIM_EXPORT int execle(const char* path, const char* arg, ...) {
+  COLLECT_ARGS(arg, args, envp, true)
+  return ::execve(path, args, envp);
+}
+SHIM_EXPORT int execlp(const char* file, const char* arg, ...) {
+  COLLECT_ARGS(arg, args, envp, false)
+  return shim_on() ? search_and_exec(file, args, envp) : REAL(execvp)(file, args);
 }
 
 SHIM_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {

@@ -1,5 +1,6 @@
 // Hard links, symbolic links and readlink.
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
+#include "shim/symlinks.hpp"
 #include "shim/track.hpp"
 
 namespace fractfs::shim {
@@ -25,6 +27,18 @@ int source_fd(int olddirfd, const char* oldpath, int flags) {
   return -1;
 }
 
+// The app's descriptor may be write-only: read through a fresh one.
+int copy_named(int fd, const char* dst) {
+  char proc[64];
+  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  int in = REAL(open)(proc, O_RDONLY | O_CLOEXEC);
+  if (in < 0) return errno = EXDEV, -1;
+  int rc = copy_fd_physical(in, dst, true);
+  int err = errno;
+  REAL(close)(in);
+  return errno = err, rc;
+}
+
 int link_at(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags) {
   Target a, b;
   bool pa = place(olddirfd, oldpath, Kind::unknown, a);
@@ -38,8 +52,7 @@ int link_at(int olddirfd, const char* oldpath, int newdirfd, const char* newpath
   // An unnamed (O_TMPFILE) or /proc file cannot be linked across file
   // systems: give it its name by copying, still without a torn moment.
   int fd = source_fd(olddirfd, oldpath, flags);
-  if (rc != 0 && errno == EXDEV && pb && fd >= 0)
-    rc = copy_fd_physical(fd, b.remote() ? b.remote_path() : b.natural(), true);
+  if (rc != 0 && errno == EXDEV && pb && fd >= 0) rc = copy_named(fd, b.remote() ? b.remote_path() : b.natural());
   if (rc == 0 && pb) track::changed(b);
   return rc;
 }
@@ -47,8 +60,8 @@ int link_at(int olddirfd, const char* oldpath, int newdirfd, const char* newpath
 template <typename Call, typename Pass>
 auto read_link(int dirfd, const char* path, Call&& call, Pass&& pass) -> decltype(pass()) {
   Target t;
-  if (!place(dirfd, path, Kind::unknown, t) || !t.remote()) return pass();
-  return call(t.remote_path());
+  if (!place(dirfd, path, Kind::unknown, t)) return pass();
+  return with_relink(t, Kind::unknown, false, [&] { return t.passes() ? pass() : call(t.at_path()); });
 }
 
 int symlink_at(const char* target, int dirfd, const char* linkpath) {

@@ -8,6 +8,7 @@
 #include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
+#include "shim/symlinks.hpp"
 #include "shim/track.hpp"
 
 namespace fractfs::shim {
@@ -17,11 +18,12 @@ bool has_mode(int flags) { return (flags & O_CREAT) || (flags & O_TMPFILE) == O_
 
 bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)); }
 
-// A remote-tier path opened without O_DIRECTORY may be a directory's remote
-// half; checking costs an fstat, so fstat and fchdir check instead, when
-// the descriptor is used as one.
-std::uint32_t fd_flags(const Target& t, bool writable) {
-  return (writable ? fd_table::writable : 0u) | (t.remote() && !t.is_dir_decision ? fd_table::remote_half : 0u);
+// remote tier: on the remote half (maybe a directory's), or on a union
+// directory's local half.
+std::uint32_t fd_flags(bool writable, bool remote, bool remote_half) {
+  std::uint32_t f = writable ? fd_table::writable : 0u;
+  if (remote) f |= remote_half ? fd_table::remote_half : fd_table::union_dir;
+  return f;
 }
 
 Kind kind_of(int flags) {
@@ -40,12 +42,18 @@ void after_pass(int fd, int dirfd, const char* path, int flags) {
   fd_table::forget(fd);
 }
 
-int open_remote(Target& t, int flags, mode_t mode) {
+// A remote-tier path. A directory is opened on its local half when it has
+// one (its identity); otherwise, and for a path that may or may not be a
+// directory, the descriptor is on the remote half, which `remote_half`
+// records: a look at the disk on every open would cost a system call, so
+// fstat and fchdir reconcile later, when a descriptor is used as a directory.
+int open_remote(Target& t, int flags, mode_t mode, bool& remote_half) {
+  remote_half = true;
   if ((flags & O_TMPFILE) == O_TMPFILE)  // an unnamed file: it belongs to the remote half
     return REAL(openat)(AT_FDCWD, t.remote_path(), flags, mode);
   if (t.is_dir_decision) {
-    if (materialize(t) != 0) return -1;
-    return REAL(openat)(AT_FDCWD, t.natural(), flags, mode);
+    int fd = REAL(openat)(AT_FDCWD, t.natural(), flags, mode);
+    if (fd >= 0 || errno != ENOENT) return remote_half = false, fd;
   }
   int fd = REAL(openat)(AT_FDCWD, t.remote_path(), flags, mode);
   if (fd < 0 && errno == ENOENT && (flags & O_CREAT) && ensure_parent(t) == 0)
@@ -54,9 +62,9 @@ int open_remote(Target& t, int flags, mode_t mode) {
 }
 
 int open_local(Target& t, int flags, mode_t mode) {
-  int fd = REAL(openat)(t.dirfd, t.arg, flags, mode);
+  int fd = REAL(openat)(t.at_fd(), t.at_path(), flags, mode);
   if (fd < 0 && errno == ENOENT && (flags & O_CREAT) && ensure_parent(t) == 0)
-    fd = REAL(openat)(t.dirfd, t.arg, flags, mode);
+    fd = REAL(openat)(t.at_fd(), t.at_path(), flags, mode);
   return fd;
 }
 
@@ -71,9 +79,13 @@ int open_at(int dirfd, const char* path, int flags, mode_t mode, Pass&& pass) {
   return guarded(
       "open",
       [&] {
-        int fd = t.remote() ? open_remote(t, flags, mode) : open_local(t, flags, mode);
+        bool remote_half = false;
+        bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
+        int fd = with_relink(t, kind_of(flags), follow, [&] {
+          return t.remote() ? open_remote(t, flags, mode, remote_half) : open_local(t, flags, mode);
+        });
         if (fd >= 0) {
-          fd_table::set(fd, t.vpath, fd_flags(t, writes(flags)));
+          fd_table::set(fd, t.vpath, fd_flags(writes(flags), t.remote(), remote_half));
           if (writes(flags)) track::changed(t);
         }
         return fd;
@@ -94,11 +106,11 @@ FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
     if (f) fd_table::forget(::fileno(f));
     return f;
   }
-  const char* phys = t.remote() ? t.remote_path() : path;
-  FILE* f = real_open(phys);
-  if (!f && errno == ENOENT && creating && ensure_parent(t) == 0) f = real_open(phys);
+  FILE* f = real_open(t.at_path());
+  if (!f && errno == ENOENT && creating && ensure_parent(t) == 0) f = real_open(t.at_path());
+  if (!f && retry_errno(errno) && relink(t, creating ? Kind::file : Kind::unknown, true)) f = real_open(t.at_path());
   if (f) {
-    fd_table::set(::fileno(f), t.vpath, fd_flags(t, fopen_writes(mode)));
+    fd_table::set(::fileno(f), t.vpath, fd_flags(fopen_writes(mode), t.remote(), true));
     if (fopen_writes(mode)) track::changed(t);
   }
   return f;

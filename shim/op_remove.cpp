@@ -6,6 +6,7 @@
 #include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
+#include "shim/symlinks.hpp"
 #include "shim/track.hpp"
 #include "shim/union_dir.hpp"
 
@@ -18,14 +19,14 @@ int mkdir_placed(Target& t, mode_t mode) {
     if (rc == 0) track::changed(t);
     return rc;
   }
-  int rc = REAL(mkdirat)(t.dirfd, t.arg, mode);
-  if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = REAL(mkdirat)(t.dirfd, t.arg, mode);
+  int rc = REAL(mkdirat)(t.at_fd(), t.at_path(), mode);
+  if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = REAL(mkdirat)(t.at_fd(), t.at_path(), mode);
   if (rc == 0) track::changed(t);
   return rc;
 }
 
 int rmdir_placed(Target& t) {
-  int rc = t.remote() ? rmdir_union(t) : REAL(unlinkat)(t.dirfd, t.arg, AT_REMOVEDIR);
+  int rc = t.remote() ? rmdir_union(t) : REAL(unlinkat)(t.at_fd(), t.at_path(), AT_REMOVEDIR);
   if (rc == 0) track::removed(t);
   return rc;
 }
@@ -36,25 +37,29 @@ int unlink_placed(Target& t) {
   return rc;
 }
 
+// A symlink on the way may lead into the other tier; the last component
+// itself is never followed by these.
 template <typename Pass>
 int mkdir_at(int dirfd, const char* path, mode_t mode, Pass&& pass) {
   Target t;
   if (!place(dirfd, path, Kind::dir, t)) return pass();
-  return guarded("mkdir", [&] { return mkdir_placed(t, mode); }, pass);
+  return guarded("mkdir", [&] { return with_relink(t, Kind::dir, false, [&] { return mkdir_placed(t, mode); }); },
+                 pass);
 }
 
 template <typename Pass>
 int rmdir_at(int dirfd, const char* path, Pass&& pass) {
   Target t;
   if (!place(dirfd, path, Kind::dir, t)) return pass();
-  return guarded("rmdir", [&] { return rmdir_placed(t); }, pass);
+  return guarded("rmdir", [&] { return with_relink(t, Kind::dir, false, [&] { return rmdir_placed(t); }); }, pass);
 }
 
 template <typename Pass>
 int unlink_at(int dirfd, const char* path, Pass&& pass) {
   Target t;
   if (!place(dirfd, path, Kind::file, t)) return pass();
-  return guarded("unlink", [&] { return unlink_placed(t); }, pass);
+  return guarded("unlink", [&] { return with_relink(t, Kind::file, false, [&] { return unlink_placed(t); }); },
+                 pass);
 }
 
 }  // namespace

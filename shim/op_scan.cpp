@@ -48,11 +48,13 @@ int scan_union(Target& t, Ent*** namelist, int (*filter)(const Ent*),
 
 static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent and dirent64 share a layout here");
 
-template <typename Ent, typename Pass>
+// `at(path)` is libc's scandir on an absolute path.
+template <typename Ent, typename Pass, typename At>
 int scandir_at(int dirfd, const char* dir, Ent*** namelist, int (*filter)(const Ent*),
-               int (*compar)(const Ent**, const Ent**), Pass&& pass) {
+               int (*compar)(const Ent**, const Ent**), Pass&& pass, At&& at) {
   Target t;
-  if (!place(dirfd, dir, Kind::dir, t) || !t.remote()) return pass();
+  if (!place(dirfd, dir, Kind::dir, t) || t.passes()) return pass();
+  if (!t.remote()) return at(t.natural());
   return guarded("scandir", [&] { return scan_union(t, namelist, filter, compar); }, pass);
 }
 
@@ -74,24 +76,28 @@ using namespace fractfs::shim;
 SHIM_EXPORT int scandir(const char* dir, struct dirent*** namelist, int (*filter)(const struct dirent*),
                         int (*compar)(const struct dirent**, const struct dirent**)) {
   return scandir_at(AT_FDCWD, dir, namelist, filter, compar,
-                    [&] { return REAL(scandir)(dir, namelist, filter, compar); });
+                    [&] { return REAL(scandir)(dir, namelist, filter, compar); },
+                    [&](const char* p) { return REAL(scandir)(p, namelist, filter, compar); });
 }
 SHIM_EXPORT int scandir64(const char* dir, struct dirent64*** namelist, int (*filter)(const struct dirent64*),
                           int (*compar)(const struct dirent64**, const struct dirent64**)) {
   return scandir_at(AT_FDCWD, dir, namelist, filter, compar,
-                    [&] { return REAL(scandir64)(dir, namelist, filter, compar); });
+                    [&] { return REAL(scandir64)(dir, namelist, filter, compar); },
+                    [&](const char* p) { return REAL(scandir64)(p, namelist, filter, compar); });
 }
 SHIM_EXPORT int scandirat(int dirfd, const char* dir, struct dirent*** namelist,
                           int (*filter)(const struct dirent*),
                           int (*compar)(const struct dirent**, const struct dirent**)) {
   return scandir_at(dirfd, dir, namelist, filter, compar,
-                    [&] { return REAL(scandirat)(dirfd, dir, namelist, filter, compar); });
+                    [&] { return REAL(scandirat)(dirfd, dir, namelist, filter, compar); },
+                    [&](const char* p) { return REAL(scandir)(p, namelist, filter, compar); });
 }
 SHIM_EXPORT int scandirat64(int dirfd, const char* dir, struct dirent64*** namelist,
                             int (*filter)(const struct dirent64*),
                             int (*compar)(const struct dirent64**, const struct dirent64**)) {
   return scandir_at(dirfd, dir, namelist, filter, compar,
-                    [&] { return REAL(scandirat64)(dirfd, dir, namelist, filter, compar); });
+                    [&] { return REAL(scandirat64)(dirfd, dir, namelist, filter, compar); },
+                    [&](const char* p) { return REAL(scandir64)(p, namelist, filter, compar); });
 }
 
 SHIM_EXPORT int glob(const char* pattern, int flags, int (*errfunc)(const char*, int), glob_t* pglob) {

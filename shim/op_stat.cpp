@@ -6,56 +6,103 @@
 #include "shim/fs_ops.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
+#include "shim/symlinks.hpp"
 
 namespace fractfs::shim {
 namespace {
 
-// A descriptor handed out for a remote-tier path that turned out to be a
-// directory is its remote half: report the local half instead, as stat on
-// the path does. `call_path(path)` redoes the call on a path.
-template <typename CallPath>
-void adjust_dir_fd(int fd, CallPath&& call_path) {
-  char v[path::kMax];
-  std::uint32_t flags = 0;
-  if (fd_table::get(fd, v, sizeof v, &flags) < 0 || !(flags & fd_table::remote_half)) return;
-  Target t;
-  if (!place(AT_FDCWD, v, Kind::dir, t) || !t.remote()) return;
+// What a union directory's two stat results are reconciled on.
+struct Times {
+  struct timespec mtime, ctime;
+};
+bool later(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
+}
+template <typename St>
+bool is_dir(const St& st) { return S_ISDIR(st.st_mode); }
+bool is_dir(const struct statx& st) { return S_ISDIR(st.stx_mode); }
+template <typename St>
+Times times_of(const St& st) { return {st.st_mtim, st.st_ctim}; }
+Times times_of(const struct statx& st) {
+  return {{st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec}, {st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec}};
+}
+template <typename St>
+void keep_later(St& st, const Times& t) {
+  if (later(t.mtime, st.st_mtim)) st.st_mtim = t.mtime;
+  if (later(t.ctime, st.st_ctim)) st.st_ctim = t.ctime;
+}
+void keep_later(struct statx& st, const Times& t) {
+  Times mine = times_of(st);
+  if (later(t.mtime, mine.mtime)) st.stx_mtime = {t.mtime.tv_sec, static_cast<std::uint32_t>(t.mtime.tv_nsec), 0};
+  if (later(t.ctime, mine.ctime)) st.stx_ctime = {t.ctime.tv_sec, static_cast<std::uint32_t>(t.ctime.tv_nsec), 0};
+}
+// Each half counts its own sub-directories plus "." and "..": the sum less
+// two never undercounts the union's (find and fts skip work on a count).
+// 1 means "not counted" (as on btrfs), and stays so.
+template <typename N>
+void sum_links(N& mine, N local) {
+  if (mine < 2 || local < 2) mine = 1;
+  else mine = static_cast<N>(mine + local - 2);
+}
+template <typename St>
+void add_links(St& st, const St& local) { sum_links(st.st_nlink, local.st_nlink); }
+void add_links(struct statx& st, const struct statx& local) { sum_links(st.stx_nlink, local.stx_nlink); }
+
+// `*buf` holds a union directory's remote half, whose identity the union
+// has: it always exists and does not change when a local half appears. The
+// local half, if there is one, adds its later times and its sub-directories.
+template <typename Call, typename St>
+void merge_local_half(const char* natural, Call&& call, St* buf) {
+  St local;
   ErrnoGuard g;
-  if (materialize(t) == 0) call_path(t.natural());
+  if (call(AT_FDCWD, natural, &local) == 0 && is_dir(local)) {
+    keep_later(*buf, times_of(local));
+    add_links(*buf, local);
+  }
 }
 
-// The fd-only forms: one extra branch, and a look at the table only for a
-// directory.
-template <typename Call, typename IsDir, typename CallPath>
-int fstat_like(int fd, Call&& call, IsDir&& is_dir, CallPath&& call_path) {
-  int rc = call();
-  if (rc == 0 && shim_on() && is_dir()) adjust_dir_fd(fd, call_path);
+// `call(fd, path, buf)` is the real call. A directory of the remote tier,
+// found at `t`, gets the union's stat.
+template <typename Call, typename St>
+int union_stat(const Target& t, Call&& call, St* buf) {
+  int rc = call(AT_FDCWD, t.remote_path(), buf);
+  if (rc == 0 && is_dir(*buf)) merge_local_half(t.natural(), call, buf);
   return rc;
 }
 
-// `call(fd, path)` performs the real call into the caller's buffer, and
-// `is_dir()` reads that buffer. A remote-tier directory reports its local
-// half: the same identity its descriptors and the cwd have.
-template <typename Call, typename IsDir, typename Pass>
-int stat_like(int dirfd, const char* path, int flags, Call&& call, IsDir&& is_dir, Pass&& pass) {
+// The fd-only forms: one extra branch; the table is consulted only for a
+// directory, which may be one of the union's halves.
+template <typename Pass, typename Call, typename St>
+int fstat_like(int fd, Pass&& pass, Call&& call, St* buf) {
+  int rc = pass();
+  if (rc != 0 || !shim_on() || !is_dir(*buf)) return rc;
+  char v[path::kMax];
+  std::uint32_t flags = 0;
   Target t;
-  if ((flags & AT_EMPTY_PATH) && path && !*path)
-    return fstat_like(dirfd, pass, is_dir, [&](const char* p) { call(AT_FDCWD, p); });
-  if (!place(dirfd, path, Kind::unknown, t) || !t.remote()) return pass();
-  int rc = call(AT_FDCWD, t.remote_path());
-  if (rc == 0 && is_dir()) {
+  if (fd_table::get(fd, v, sizeof v, &flags) >= 0 && (flags & (fd_table::remote_half | fd_table::union_dir)) &&
+      place(AT_FDCWD, v, Kind::dir, t) && t.remote()) {
     ErrnoGuard g;
-    if (materialize(t) == 0) call(AT_FDCWD, t.natural());
+    union_stat(t, call, buf);
   }
   return rc;
 }
 
-// Calls that only need the remote-tier path mapped.
+template <typename Call, typename Pass, typename St>
+int stat_like(int dirfd, const char* path, int flags, Call&& call, Pass&& pass, St* buf) {
+  if ((flags & AT_EMPTY_PATH) && path && !*path) return fstat_like(dirfd, pass, call, buf);
+  Target t;
+  if (!place(dirfd, path, Kind::unknown, t)) return pass();
+  return with_relink(t, Kind::unknown, !(flags & AT_SYMLINK_NOFOLLOW), [&] {
+    return t.remote() ? union_stat(t, call, buf) : call(t.at_fd(), t.at_path(), buf);
+  });
+}
+
+// Calls that only need the path mapped.
 template <typename Call, typename Pass>
 int mapped(int dirfd, const char* path, Call&& call, Pass&& pass) {
   Target t;
-  if (!place(dirfd, path, Kind::unknown, t) || !t.remote()) return pass();
-  return call(t.remote_path());
+  if (!place(dirfd, path, Kind::unknown, t)) return pass();
+  return with_relink(t, Kind::unknown, true, [&] { return t.passes() ? pass() : call(t.at_path()); });
 }
 
 }  // namespace
@@ -66,8 +113,8 @@ using namespace fractfs::shim;
 #define STAT_PATH(NAME, ST, AT_CALL, FLAGS)                                                  \
   SHIM_EXPORT int NAME(const char* path, struct ST* st) {                                    \
     return stat_like(                                                                        \
-        AT_FDCWD, path, FLAGS, [&](int fd, const char* p) { return REAL(AT_CALL)(fd, p, st, FLAGS); }, \
-        [&] { return S_ISDIR(st->st_mode); }, [&] { return REAL(NAME)(path, st); });         \
+        AT_FDCWD, path, FLAGS, [&](int fd, const char* p, struct ST* b) { return REAL(AT_CALL)(fd, p, b, FLAGS); }, \
+        [&] { return REAL(NAME)(path, st); }, st);                                           \
   }
 STAT_PATH(stat, stat, fstatat, 0)
 STAT_PATH(stat64, stat64, fstatat64, 0)
@@ -77,24 +124,25 @@ STAT_PATH(lstat64, stat64, fstatat64, AT_SYMLINK_NOFOLLOW)
 #define STAT_AT(NAME, ST)                                                                           \
   SHIM_EXPORT int NAME(int dirfd, const char* path, struct ST* st, int flags) {                     \
     return stat_like(                                                                               \
-        dirfd, path, flags, [&](int fd, const char* p) { return REAL(NAME)(fd, p, st, flags); },    \
-        [&] { return S_ISDIR(st->st_mode); }, [&] { return REAL(NAME)(dirfd, path, st, flags); }); \
+        dirfd, path, flags, [&](int fd, const char* p, struct ST* b) { return REAL(NAME)(fd, p, b, flags); }, \
+        [&] { return REAL(NAME)(dirfd, path, st, flags); }, st);                                    \
   }
 STAT_AT(fstatat, stat)
 STAT_AT(fstatat64, stat64)
 
 SHIM_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* stx) {
   return stat_like(
-      dirfd, path, flags, [&](int fd, const char* p) { return REAL(statx)(fd, p, flags, mask, stx); },
-      [&] { return S_ISDIR(stx->stx_mode); }, [&] { return REAL(statx)(dirfd, path, flags, mask, stx); });
+      dirfd, path, flags,
+      [&](int fd, const char* p, struct statx* b) { return REAL(statx)(fd, p, flags & ~AT_EMPTY_PATH, mask, b); },
+      [&] { return REAL(statx)(dirfd, path, flags, mask, stx); }, stx);
 }
 
 // Pre-2.33 binaries (and manylinux wheels) call these instead of stat.
 #define XSTAT_PATH(NAME, ST, FLAGS, AT_NAME)                                                        \
   SHIM_EXPORT int NAME(int ver, const char* path, struct ST* st) {                                  \
     return stat_like(                                                                               \
-        AT_FDCWD, path, FLAGS, [&](int fd, const char* p) { return REAL(AT_NAME)(ver, fd, p, st, FLAGS); }, \
-        [&] { return S_ISDIR(st->st_mode); }, [&] { return REAL(NAME)(ver, path, st); });           \
+        AT_FDCWD, path, FLAGS, [&](int fd, const char* p, struct ST* b) { return REAL(AT_NAME)(ver, fd, p, b, FLAGS); }, \
+        [&] { return REAL(NAME)(ver, path, st); }, st);                                             \
   }
 XSTAT_PATH(__xstat, stat, 0, __fxstatat)
 XSTAT_PATH(__xstat64, stat64, 0, __fxstatat64)
@@ -104,8 +152,8 @@ XSTAT_PATH(__lxstat64, stat64, AT_SYMLINK_NOFOLLOW, __fxstatat64)
 #define XSTAT_AT(NAME, ST)                                                                              \
   SHIM_EXPORT int NAME(int ver, int dirfd, const char* path, struct ST* st, int flags) {                \
     return stat_like(                                                                                   \
-        dirfd, path, flags, [&](int fd, const char* p) { return REAL(NAME)(ver, fd, p, st, flags); },   \
-        [&] { return S_ISDIR(st->st_mode); }, [&] { return REAL(NAME)(ver, dirfd, path, st, flags); }); \
+        dirfd, path, flags, [&](int fd, const char* p, struct ST* b) { return REAL(NAME)(ver, fd, p, b, flags); }, \
+        [&] { return REAL(NAME)(ver, dirfd, path, st, flags); }, st);                                   \
   }
 XSTAT_AT(__fxstatat, stat)
 XSTAT_AT(__fxstatat64, stat64)
@@ -113,8 +161,8 @@ XSTAT_AT(__fxstatat64, stat64)
 #define FSTAT(NAME, ST, AT_NAME)                                                            \
   SHIM_EXPORT int NAME(int fd, struct ST* st) {                                             \
     return fstat_like(                                                                      \
-        fd, [&] { return REAL(NAME)(fd, st); }, [&] { return S_ISDIR(st->st_mode); },      \
-        [&](const char* p) { return REAL(AT_NAME)(AT_FDCWD, p, st, 0); });                  \
+        fd, [&] { return REAL(NAME)(fd, st); },                                             \
+        [&](int at, const char* p, struct ST* b) { return REAL(AT_NAME)(at, p, b, 0); }, st); \
   }
 FSTAT(fstat, stat, fstatat)
 FSTAT(fstat64, stat64, fstatat64)
@@ -122,8 +170,8 @@ FSTAT(fstat64, stat64, fstatat64)
 #define XFSTAT(NAME, ST, AT_NAME)                                                           \
   SHIM_EXPORT int NAME(int ver, int fd, struct ST* st) {                                    \
     return fstat_like(                                                                      \
-        fd, [&] { return REAL(NAME)(ver, fd, st); }, [&] { return S_ISDIR(st->st_mode); }, \
-        [&](const char* p) { return REAL(AT_NAME)(ver, AT_FDCWD, p, st, 0); });             \
+        fd, [&] { return REAL(NAME)(ver, fd, st); },                                        \
+        [&](int at, const char* p, struct ST* b) { return REAL(AT_NAME)(ver, at, p, b, 0); }, st); \
   }
 XFSTAT(__fxstat, stat, __fxstatat)
 XFSTAT(__fxstat64, stat64, __fxstatat64)

@@ -9,6 +9,7 @@
 
 #include "shim/fs_ops.hpp"
 #include "shim/real.hpp"
+#include "shim/state.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -27,14 +28,15 @@ bool lives_remotely(const Target& t, const char* name, bool is_dir) {
   return decide(rel, is_dir).tier == Tier::remote;
 }
 
-// Appends the entries of one half that belong to the union.
-void read_half(const Target& t, const char* dir, bool remote_half, std::vector<DirEntry>& out,
+// Appends the entries of one half that belong to the union. `dots`: take
+// "." and ".." from this half.
+void read_half(const Target& t, const char* dir, bool remote_half, bool dots, std::vector<DirEntry>& out,
                std::unordered_set<std::string>& seen) {
   DIR* d = REAL(opendir)(dir);
   if (!d) return;
   while (const struct dirent64* e = REAL(readdir64)(d)) {
     bool dot = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-    if (dot && remote_half) continue;
+    if (dot && !dots) continue;
     unsigned char type = type_of(dir, e);
     bool is_dir = type == DT_DIR;
     // A local sub-directory always shows (a local one, or the local half of
@@ -46,14 +48,31 @@ void read_half(const Target& t, const char* dir, bool remote_half, std::vector<D
   REAL(closedir)(d);
 }
 
+// Just "." and ".." of a directory.
+void read_half_dots(const char* dir, std::vector<DirEntry>& out, std::unordered_set<std::string>& seen) {
+  DIR* d = REAL(opendir)(dir);
+  if (!d) return;
+  while (const struct dirent64* e = REAL(readdir64)(d))
+    if ((!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) && seen.insert(e->d_name).second)
+      out.push_back({e->d_name, DT_DIR, e->d_ino});
+  REAL(closedir)(d);
+}
+
 }  // namespace
 
+// The remote half first: a sub-directory in both halves has its identity
+// (stat reports the remote half of a union directory). "." and ".." come
+// from the remote half too, except at a [dirs] root, whose parent is local.
 std::vector<DirEntry> list_union(const Target& t) {
   ErrnoGuard g;
   std::vector<DirEntry> out;
   std::unordered_set<std::string> seen;
-  read_half(t, t.natural(), false, out, seen);
-  read_half(t, t.remote_path(), true, out, seen);
+  const Resolver& r = g_state->resolver;
+  int d = r.dirs_index(t.rel);
+  bool at_dirs_root = d >= 0 && r.dirs()[static_cast<std::size_t>(d)].size() == t.rel.size();
+  if (at_dirs_root) read_half_dots(t.natural(), out, seen);
+  read_half(t, t.remote_path(), true, !at_dirs_root, out, seen);
+  read_half(t, t.natural(), false, true, out, seen);
   return out;
 }
 

@@ -35,8 +35,8 @@ using Compar = int (*)(const FTSENT**, const FTSENT**);
 
 enum class Build { children, names, read };  // who reads a directory
 
-// A path kept apart from the shared buffer (see enter_dir), followed by its
-// characters.
+// A path kept apart from the shared buffer (see failed_reentry), followed
+// by its characters.
 struct PathCopy {
   PathCopy* next;
 };
@@ -58,13 +58,13 @@ constexpr size_t kPathSlack = 256;
 
 bool has(const FTS* sp, int opt) { return (sp->fts_options & opt) != 0; }
 
-bool is_dot(const char* name) {
-  return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
-}
+bool is_dot(const char* name) { return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')); }
 
 char* name_of(FTSENT* p) { return reinterpret_cast<char*>(p) + offsetof(FTSENT, fts_name); }
 
-struct stat64* stat_of(FTSENT* p) { return reinterpret_cast<struct stat64*>(p->fts_statp); }
+struct stat64* stat_of(FTSENT* p) {
+  return reinterpret_cast<struct stat64*>(p->fts_statp);
+}
 
 // Length of p's path that children append to: a trailing '/' is not doubled.
 size_t append_at(const FTSENT* p) {
@@ -186,9 +186,8 @@ FTSENT* ancestor_like(const FTSENT* p) {
 unsigned short classify(FTSENT* p) {
   const struct stat64& st = *stat_of(p);
   if (S_ISDIR(st.st_mode)) {
-    // Kept for directories only, as glibc does (it leaves other files'
-    // unset): a root that is not a directory then gives FTS_XDEV no device,
-    // so a directory reached by following it later counts as another one.
+    // Set for directories only, as glibc does (see restat for the one place
+    // where that shows).
     p->fts_dev = st.st_dev;
     p->fts_ino = st.st_ino;
     p->fts_nlink = st.st_nlink;
@@ -234,7 +233,7 @@ unsigned short stat_entry(FTS* sp, FTSENT* p, bool follow) {
 // refuses a directory that is no longer the one stat'ed (ENOENT) and the
 // kernel one without search permission, which looking up "." checks too.
 bool enterable(const FTS* sp, const FTSENT* p, int fd) {
-  if (has(sp, FTS_NOCHDIR)) return true;
+  if (has(sp, FTS_NOCHDIR) || fd < 0) return true;  // no descriptor: nothing to check with
   struct stat64 st;
   if (fstatat64(fd, ".", &st, 0) != 0) {
     if (errno == ENOTDIR) errno = ENOENT;  // replaced by a non-directory
@@ -642,8 +641,8 @@ FTSENT* fts_children(FTS* sp, int instr) {
 }
 
 int fts_set(FTS* /*sp*/, FTSENT* p, int instr) {
-  const bool known = instr == 0 || instr == FTS_AGAIN || instr == FTS_FOLLOW || instr == FTS_NOINSTR ||
-                     instr == FTS_SKIP;
+  const bool known =
+      instr == 0 || instr == FTS_AGAIN || instr == FTS_FOLLOW || instr == FTS_NOINSTR || instr == FTS_SKIP;
   if (!known || p == nullptr) {
     errno = EINVAL;
     return 1;

@@ -4,9 +4,10 @@
 // their place: every call they make goes through the PLT and, inside the
 // library, to its union-aware versions.
 //
-// Behaves as glibc's fts does under FTS_NOCHDIR (fts_accpath == fts_path),
-// whatever the options; everything else an application can observe is
-// glibc's. The objects handed out are glibc's FTS and FTSENT.
+// Never changes directory: fts_accpath is fts_path, as under FTS_NOCHDIR,
+// whatever the options, so paths the kernel refuses (PATH_MAX) fail as they
+// do there. Everything else an application can observe is glibc's, errors
+// included; the objects handed out are glibc's FTS and FTSENT.
 #pragma once
 
 #include <fts.h>
@@ -27,10 +28,10 @@ int fts_close(FTS* sp);
 // naming types that are the same size and layout there (ino64_t is ino_t,
 // struct stat64 is struct stat), so fts64_* can be exported by casting
 // pointers to the functions above. The assertions prove that layout.
-#define FRACTFS_SAME_MEMBER(a, b, m)                                                             \
-  static_assert(offsetof(a, m) == offsetof(b, m) &&                                              \
-                    sizeof(static_cast<a*>(nullptr)->m) == sizeof(static_cast<b*>(nullptr)->m), \
-                #a "::" #m " differs")
+#define FRACTFS_SAME_MEMBER(a, b, m)                                                                                  \
+  static_assert(                                                                                                      \
+      offsetof(a, m) == offsetof(b, m) && sizeof(static_cast<a*>(nullptr)->m) == sizeof(static_cast<b*>(nullptr)->m), \
+      #a "::" #m " differs")
 
 static_assert(sizeof(FTS) == sizeof(FTS64) && alignof(FTS) == alignof(FTS64));
 FRACTFS_SAME_MEMBER(FTS, FTS64, fts_cur);

@@ -29,9 +29,12 @@ bool write_all(int fd, const char* buf, std::size_t n) {
   return true;
 }
 
+// From offset 0 of `in`, leaving its file offset alone (it may be the
+// app's descriptor).
 int copy_data(int in, int out) noexcept {
+  off_t off = 0;
   for (;;) {
-    ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
+    ssize_t n = ::copy_file_range(in, &off, out, nullptr, 1 << 30, 0);
     if (n == 0) return 0;
     if (n > 0) continue;
     if (errno == EINTR) continue;
@@ -40,10 +43,11 @@ int copy_data(int in, int out) noexcept {
   }
   static thread_local char buf[1 << 16];
   for (;;) {
-    ssize_t n = ::read(in, buf, sizeof buf);
+    ssize_t n = ::pread(in, buf, sizeof buf, off);
     if (n == 0) return 0;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || !write_all(out, buf, static_cast<std::size_t>(n))) return -1;
+    off += n;
   }
 }
 
@@ -132,7 +136,7 @@ int copy_fd_into_place(int in, const std::string& dst, bool noreplace) noexcept 
     int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0) return -1;
     struct timespec times[2] = {st.st_atim, st.st_mtim};
-    bool ok = ::lseek(in, 0, SEEK_SET) == 0 && copy_data(in, out) == 0 && ::fchmod(out, st.st_mode & 07777) == 0 &&
+    bool ok = copy_data(in, out) == 0 && ::fchmod(out, st.st_mode & 07777) == 0 &&
               ::futimens(out, times) == 0 && ::fsync(out) == 0;
     int err = errno;
     ::close(out);

@@ -382,7 +382,7 @@ f' "$OUT" "ls -R data/blobs"
   x cat data/blobs/r.bin
   eq r "$OUT" "cat reads the remote copy of a remote-tier file"
   rm "$ROOT/data/blobs/r.bin"
-  # listing entered ronly and ronly/deeper: their local halves now exist
+  # reading never writes: listing ronly and ronly/deeper made no local halves
   expect_all <<'EOF'
     L d data/blobs/__pycache__
     L f data/blobs/__pycache__/p
@@ -398,8 +398,6 @@ f' "$OUT" "ls -R data/blobs"
     R d data/blobs/ronly/deeper
     R f data/blobs/ronly/deeper/f
     R f data/blobs/ronly/g
-    L d data/blobs/ronly
-    L d data/blobs/ronly/deeper
 EOF
 }
 
@@ -614,11 +612,14 @@ union_dir_metadata() {
   eq 1777 "$OUT" "mkdir -m 1777 as the app sees it"
   eq 1777 "$(stat -c %a "$REMOTE/data/blobs/m1777")" "mkdir -m 1777: remote half"
   eq 1777 "$(stat -c %a "$ROOT/data/blobs/m1777")" "mkdir -m 1777: local half"
-  # a remote-only dir another node made with mode 1777: its local half,
-  # made on demand, must not lose bits to the umask
+  # a remote-only dir another node made with mode 1777: reading it makes no
+  # local half; entering it makes one, which must not lose bits to the umask
   mkd R data/blobs/shared; chmod 1777 "$REMOTE/data/blobs/shared"
   x sh -c 'umask 022 && stat -c %a data/blobs/shared'
   eq 1777 "$OUT" "mode of a remote-only dir made with 1777"
+  x sh -c 'umask 022 && cd data/blobs/shared && stat -c %a .'
+  eq 1777 "$OUT" "mode of the same dir after entering it"
+  eq 1777 "$(stat -c %a "$ROOT/data/blobs/shared")" "its local half, made on entering it"
   # the union dir's mtime moves when an entry is created or removed in its
   # remote half (apps and caches, e.g. Python's import system, watch it)
   x touch -d '2001-02-03 04:05:06' data/blobs/u

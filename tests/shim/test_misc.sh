@@ -358,4 +358,12 @@ print(open("data/blobs/anon.bin").read(), open("data/blobs/anon.tmp").read())'
 EOF
 }
 
-run_modes misc walk_apis mktemp_cmd ls_data_and_dotdot dotdot_local passthrough root_alias children_and_special exec_env otmpfile
+scenarios=(walk_apis mktemp_cmd ls_data_and_dotdot dotdot_local passthrough root_alias children_and_special exec_env otmpfile)
+# Under ASan, a child started with an emptied environment loses the
+# sanitizer runtime the instrumented library needs: those two run in the
+# plain build only.
+if [[ ${SAN:-} == address ]]; then
+  echo "note: children_and_special and exec_env skipped under ASan" >&2
+  scenarios=(walk_apis mktemp_cmd ls_data_and_dotdot dotdot_local passthrough root_alias otmpfile)
+fi
+run_modes misc "${scenarios[@]}"

@@ -48,18 +48,17 @@ struct Api {
   int (*close)(FTS*);
 };
 const Api kGlibc{::fts_open, ::fts_read, ::fts_children, ::fts_set, ::fts_close};
-const Api kOurs{fractfs::walk::fts_open, fractfs::walk::fts_read, fractfs::walk::fts_children,
-                fractfs::walk::fts_set, fractfs::walk::fts_close};
+const Api kOurs{fractfs::walk::fts_open, fractfs::walk::fts_read, fractfs::walk::fts_children, fractfs::walk::fts_set,
+                fractfs::walk::fts_close};
 
 const char* info_name(int info) {
-  static const char* const names[] = {"?",  "D",  "DC",   "DEFAULT", "DNR", "DOT",    "DP", "ERR",
-                                      "F",  "INIT", "NS", "NSOK",    "SL",  "SLNONE", "W"};
+  static const char* const names[] = {"?", "D",    "DC", "DEFAULT", "DNR", "DOT",    "DP", "ERR",
+                                      "F", "INIT", "NS", "NSOK",    "SL",  "SLNONE", "W"};
   return info >= 0 && info <= 14 ? names[info] : "?";
 }
 
 bool is_dir_info(int info) {
-  return info == FTS_D || info == FTS_DC || info == FTS_DOT || info == FTS_DP || info == FTS_DNR ||
-         info == FTS_ERR;
+  return info == FTS_D || info == FTS_DC || info == FTS_DOT || info == FTS_DP || info == FTS_DNR || info == FTS_ERR;
 }
 
 // TempDir::write without the TempDir, for plans that change the tree.
@@ -251,10 +250,10 @@ class CwdGuard {
 };
 
 struct Case {
-  std::string tree;                  // where plans may change things
+  std::string tree;  // where plans may change things
   std::vector<std::string> roots;
-  std::string cwd;                   // for relative roots ("" keeps it)
-  std::function<void()> reset;       // rebuilds the tree before each walk
+  std::string cwd;              // for relative roots ("" keeps it)
+  std::function<void()> reset;  // rebuilds the tree before each walk
 };
 
 std::string options_name(int o) {
@@ -338,8 +337,8 @@ struct NamedCompar {
   Compar fn;
   const char* name;
 };
-const NamedCompar kCompars[] = {{nullptr, "none"},         {by_name, "by_name"},     {by_name_desc, "by_name_desc"},
-                                {all_equal, "all_equal"},  {by_namelen, "by_namelen"}, {dirs_first, "dirs_first"}};
+const NamedCompar kCompars[] = {{nullptr, "none"},        {by_name, "by_name"},       {by_name_desc, "by_name_desc"},
+                                {all_equal, "all_equal"}, {by_namelen, "by_namelen"}, {dirs_first, "dirs_first"}};
 const NamedCompar kFewCompars[] = {{nullptr, "none"}, {by_name, "by_name"}};
 
 // ---- plans --------------------------------------------------------------------------
@@ -387,8 +386,10 @@ std::vector<Plan> plans() {
                }});
   v.push_back({"children everywhere", [](Walk& w) { w.children(0); },
                [](Walk& w, FTSENT* p) {
-                 if (p->fts_info != FTS_D) w.children(0);  // not a preorder directory: NULL, errno 0
-                 else w.children(p->fts_level % 2 == 0 ? 0 : FTS_NAMEONLY);
+                 if (p->fts_info != FTS_D)
+                   w.children(0);  // not a preorder directory: NULL, errno 0
+                 else
+                   w.children(p->fts_level % 2 == 0 ? 0 : FTS_NAMEONLY);
                }});
   v.push_back({"fts_set on children", nullptr, [](Walk& w, FTSENT* p) {
                  if (p->fts_info == FTS_D) set_on_children(w);
@@ -403,7 +404,8 @@ std::vector<Plan> plans() {
                  w.children(0);
                  w.set(p, FTS_AGAIN);
                }});
-  v.push_back({"roots", [](Walk& w) {
+  v.push_back({"roots",
+               [](Walk& w) {
                  int n = 0;
                  for (FTSENT* c = w.children(0); c != nullptr; c = c->fts_link, ++n) {
                    if (c->fts_info == FTS_SL || c->fts_info == FTS_SLNONE) {
@@ -489,7 +491,9 @@ std::vector<Plan> changing_plans() {
 
 // ---- trees --------------------------------------------------------------------------
 
-void symlink_at(const std::string& target, const std::string& at) { REQUIRE(::symlink(target.c_str(), at.c_str()) == 0); }
+void symlink_at(const std::string& target, const std::string& at) {
+  REQUIRE(::symlink(target.c_str(), at.c_str()) == 0);
+}
 
 // Files, nested and empty directories, links to files and directories, a
 // dangling link, a link to itself, links making cycles under FTS_LOGICAL, a
@@ -613,8 +617,9 @@ TEST_CASE("fts: standard tree, every option set, comparator and plan", "[walk_ft
       for (int o : all)
         for (const NamedCompar& c : kFewCompars)
           if (i == 0 || c.fn != nullptr) compare(r, {t, roots[i], "", nullptr}, o, c.fn, c.name, plan);
-  report(r, 5000, {"read D", "read DP", "read F", "read SL", "read SLNONE", "read DC", "read DOT", "read DEFAULT",
-                   "read NS", "read NSOK", "errno=2", "errno=20", "errno=22"});
+  report(r, 5000,
+         {"read D", "read DP", "read F", "read SL", "read SLNONE", "read DC", "read DOT", "read DEFAULT", "read NS",
+          "read NSOK", "errno=2", "errno=20", "errno=22"});
 }
 
 TEST_CASE("fts: the tree changes during the walk", "[walk_fts]") {
@@ -670,7 +675,7 @@ TEST_CASE("fts: fts_open's own errors and unusual roots", "[walk_fts]") {
   build_standard(t);
   const std::string beyond_path_max = t + std::string(3000, '/') + "/b/" + std::string(2000, '/') + "c.txt";
   const std::vector<std::vector<std::string>> roots = {
-      {t, ""},                                // an empty root: ENOENT
+      {t, ""},                                  // an empty root: ENOENT
       {t + "/a.txt", std::string(70000, 'x')},  // cannot fit fts_pathlen: ENAMETOOLONG
       {beyond_path_max, t + "/b"},              // stat fails: FTS_NS, ENAMETOOLONG
       {t + "/b/c.txt/", t + "/a.txt/x", "/"},   // ENOTDIR; "/" only opened, not walked
@@ -680,7 +685,8 @@ TEST_CASE("fts: fts_open's own errors and unusual roots", "[walk_fts]") {
   Results r;
   for (size_t i = 0; i < roots.size(); ++i)
     for (int o : all_options())
-      for (const NamedCompar& c : kFewCompars) compare(r, {t, roots[i], "", nullptr}, o, c.fn, c.name, i == 3 ? first_only : plain);
+      for (const NamedCompar& c : kFewCompars)
+        compare(r, {t, roots[i], "", nullptr}, o, c.fn, c.name, i == 3 ? first_only : plain);
   for (int bad : {0x100, 0x200, 0x1000, -1})
     for (const Api* api : {&kGlibc, &kOurs}) {
       char* argv[] = {const_cast<char*>(t.c_str()), nullptr};
@@ -786,10 +792,9 @@ TEST_CASE("fts: unreadable and unsearchable directories, unprivileged", "[walk_f
         if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0))
           return "cannot drop privileges";
         if (::access((t + "/noperm/inner").c_str(), F_OK) == 0) return "permissions are not enforced";
-        const std::vector<std::vector<std::string>> roots = {
-            {t},
-            {t + "/noperm/inner", t + "/readonly", t + "/searchonly/f", t + "/link_noperm", t + "/searchonly",
-             t + "/noperm"}};
+        const std::vector<std::vector<std::string>> roots = {{t},
+                                                             {t + "/noperm/inner", t + "/readonly", t + "/searchonly/f",
+                                                              t + "/link_noperm", t + "/searchonly", t + "/noperm"}};
         for (const Plan& plan : plans())
           for (const auto& rs : roots)
             for (int o : all_options()) compare(res, {t, rs, "", nullptr}, o, by_name, "by_name", plan);

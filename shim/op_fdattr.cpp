@@ -1,0 +1,52 @@
+// fchmod, fchown, futimens, futimes: on a descriptor for a union directory
+// the change reaches only the half it is open on, so it is repeated on the
+// other half, keeping the two in agreement. For any other descriptor these
+// cost one atomic load more than libc.
+#include <sys/stat.h>
+
+#include "shim/fd_table.hpp"
+#include "shim/fs_ops.hpp"
+#include "shim/real.hpp"
+#include "shim/state.hpp"
+#include "shim/track.hpp"
+
+namespace fractfs::shim {
+namespace {
+
+// After `call(fd)` succeeded: `on_path(path)` for the union directory's
+// other half, and the change recorded.
+template <typename Call, typename OnPath>
+int fd_attr(int fd, Call&& call, OnPath&& on_path) {
+  int rc = call();
+  if (rc != 0 || !shim_on()) return rc;
+  char v[path::kMax];
+  std::uint32_t flags = 0;
+  Target t;
+  if (fd_table::get(fd, v, sizeof v, &flags) < 0 || !place(AT_FDCWD, v, Kind::unknown, t)) return rc;
+  track::changed(t);
+  struct stat st;
+  if (!t.remote() || REAL(fstat)(fd, &st) != 0 || !S_ISDIR(st.st_mode)) return rc;
+  ErrnoGuard g;
+  const char* other = (flags & fd_table::remote_half) ? t.natural() : t.remote_path();
+  if (kind_at(other) == 'd') on_path(other);
+  return rc;
+}
+
+}  // namespace
+}  // namespace fractfs::shim
+
+using namespace fractfs::shim;
+
+SHIM_EXPORT int fchmod(int fd, mode_t mode) {
+  return fd_attr(fd, [&] { return REAL(fchmod)(fd, mode); }, [&](const char* p) { REAL(chmod)(p, mode); });
+}
+SHIM_EXPORT int fchown(int fd, uid_t uid, gid_t gid) {
+  return fd_attr(fd, [&] { return REAL(fchown)(fd, uid, gid); }, [&](const char* p) { REAL(chown)(p, uid, gid); });
+}
+SHIM_EXPORT int futimens(int fd, const struct timespec times[2]) {
+  return fd_attr(fd, [&] { return REAL(futimens)(fd, times); },
+                 [&](const char* p) { REAL(utimensat)(AT_FDCWD, p, times, 0); });
+}
+SHIM_EXPORT int futimes(int fd, const struct timeval times[2]) {
+  return fd_attr(fd, [&] { return REAL(futimes)(fd, times); }, [&](const char* p) { REAL(utimes)(p, times); });
+}
