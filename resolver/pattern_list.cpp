@@ -10,6 +10,10 @@ void PatternList::add(std::string_view lines, std::string_view origin) {
       dir_only_ |= pat->has(Pattern::must_be_dir);
       if (pat->tail_len) last_chars_.set(static_cast<unsigned char>(pat->text.back()));
       else wild_end_ = true;
+      if (pat->has(Pattern::must_be_dir)) {
+        if (pat->tail_len) dir_only_last_chars_.set(static_cast<unsigned char>(pat->text.back()));
+        else dir_only_wild_end_ = true;
+      }
       if (pat->has(Pattern::no_dir)) {
         basename_.push_back(index);
       } else if (pat->components < 0) {
@@ -47,18 +51,37 @@ PatternList::Match PatternList::last_match(std::string_view path, std::size_t ba
   return Match{best, !patterns_[static_cast<std::size_t>(best)].has(Pattern::negative)};
 }
 
-PatternList::Match PatternList::match(std::string_view path, bool is_dir) const noexcept {
-  if (patterns_.empty()) return {};
-  // Parent directories first, outermost first: an excluded parent decides.
+PatternList::Match PatternList::match_dirs(std::string_view dir) const noexcept {
+  if (patterns_.empty() || dir.empty()) return {};
+  // Outermost first: the first excluded directory decides.
   std::size_t base = 0;
   int components = 1;
-  for (std::size_t slash = path.find('/'); slash != std::string_view::npos;
-       slash = path.find('/', slash + 1), ++components) {
-    Match m = last_match(path.substr(0, slash), base, components, true);
+  for (std::size_t i = 0; i <= dir.size(); ++i) {
+    if (i < dir.size() && dir[i] != '/') continue;
+    Match m = last_match(dir.substr(0, i), base, components, true);
     if (m.excluded) return m;
-    base = slash + 1;
+    base = i + 1;
+    ++components;
   }
+  return {};
+}
+
+PatternList::Match PatternList::match_leaf(std::string_view path, bool is_dir) const noexcept {
+  if (patterns_.empty()) return {};
+  std::size_t base = 0;
+  int components = 1;
+  for (std::size_t i = 0; i < path.size(); ++i)
+    if (path[i] == '/') base = i + 1, ++components;
   return last_match(path, base, components, is_dir);
+}
+
+PatternList::Match PatternList::match(std::string_view path, bool is_dir) const noexcept {
+  std::size_t slash = path.rfind('/');
+  if (slash != std::string_view::npos) {
+    Match m = match_dirs(path.substr(0, slash));
+    if (m.excluded) return m;
+  }
+  return match_leaf(path, is_dir);
 }
 
 }  // namespace fractfs

@@ -27,6 +27,17 @@ class PatternList {
   // The deciding pattern for a normalized root-relative path. Allocation-free.
   Match match(std::string_view path, bool is_dir) const noexcept;
 
+  // The same in two halves, so the first can be computed once per
+  // directory: the pattern excluding directory `dir` or one above it (all
+  // of them directories), then the path itself when no parent excluded it.
+  Match match_dirs(std::string_view dir) const noexcept;
+  Match match_leaf(std::string_view path, bool is_dir) const noexcept;
+
+  // Could a directory-only pattern match a name ending in `last`?
+  bool dir_only_may_match(char last) const noexcept {
+    return dir_only_wild_end_ || dir_only_last_chars_.test(static_cast<unsigned char>(last));
+  }
+
   // The last pattern matching `path` itself, ignoring its parent directories.
   // `components` is the number of components in `path`.
   Match last_match(std::string_view path, std::size_t base, int components,
@@ -52,6 +63,8 @@ class PatternList {
   std::vector<int> any_depth_;                // anchored patterns with "**"
   std::bitset<256> last_chars_;               // characters a matched path can end with
   bool wild_end_ = false;                     // some pattern ends in a wildcard
+  std::bitset<256> dir_only_last_chars_;      // the same for directory-only patterns
+  bool dir_only_wild_end_ = false;
 };
 
 }  // namespace fractfs

@@ -13,6 +13,9 @@ std::optional<Tier> tier_from_name(std::string_view name) noexcept {
 
 std::size_t sidecar_owner_len(std::string_view rel) noexcept {
   static constexpr std::string_view kSuffixes[] = {"-journal", "-wal", "-shm", ".lock"};
+  // The suffixes end in 'l', 'm' or 'k': most names are out at once.
+  char last = rel.empty() ? '\0' : rel.back();
+  if (last != 'l' && last != 'm' && last != 'k') return 0;
   std::string_view name = path::basename(rel);
   for (std::string_view s : kSuffixes) {
     if (name.size() > s.size() && name.substr(name.size() - s.size()) == s)
@@ -49,10 +52,14 @@ bool Resolver::holds_dirs(std::string_view rel) const noexcept {
   return false;
 }
 
-Resolver::Own Resolver::decide_own(std::string_view rel, bool is_dir) const noexcept {
-  PatternList::Match ig = ignore_.match(rel, is_dir);
+Resolver::Parents Resolver::parents_of(std::string_view dir_rel) const noexcept {
+  return {ignore_.match_dirs(dir_rel), local_.match_dirs(dir_rel)};
+}
+
+Resolver::Own Resolver::decide_own(std::string_view rel, bool is_dir, const Parents& parents) const noexcept {
+  PatternList::Match ig = parents.ignore.excluded ? parents.ignore : ignore_.match_leaf(rel, is_dir);
   if (ig.excluded) return {{Tier::local_ignored, Rule::ignore, ig.index, 0}, true};
-  PatternList::Match lo = local_.match(rel, is_dir);
+  PatternList::Match lo = parents.local.excluded ? parents.local : local_.match_leaf(rel, is_dir);
   if (lo.excluded) return {{Tier::local_synced, Rule::local, lo.index, 0}, true};
   bool spoke = static_cast<bool>(ig) || static_cast<bool>(lo);
   int d = dirs_index(rel);
@@ -61,13 +68,23 @@ Resolver::Own Resolver::decide_own(std::string_view rel, bool is_dir) const noex
 }
 
 Decision Resolver::decide(std::string_view rel, bool is_dir) const noexcept {
+  std::size_t slash = rel.rfind('/');
+  return decide(rel, is_dir, parents_of(slash == std::string_view::npos ? std::string_view{} : rel.substr(0, slash)));
+}
+
+Decision Resolver::decide(std::string_view rel, bool is_dir, const Parents& parents) const noexcept {
   if (rel.empty()) return {Tier::local_synced, Rule::fallback, -1, 0};
-  Own own = decide_own(rel, is_dir);
+  if (!has_patterns()) {  // [dirs] alone decides
+    int d = dirs_index(rel);
+    return d >= 0 ? Decision{Tier::remote, Rule::dirs, d, 0} : Decision{Tier::local_synced, Rule::fallback, -1, 0};
+  }
+  Own own = decide_own(rel, is_dir, parents);
   // Directories too: SQLite's dot-file lock "<db>.lock" is one.
   if (own.pattern_spoke) return own.decision;
   std::size_t owner = sidecar_owner_len(rel);
   if (owner == 0 || owner > 0xffff) return own.decision;
-  Decision od = decide_own(rel.substr(0, owner), false).decision;
+  // The owner sits in the same directory: the same parents.
+  Decision od = decide_own(rel.substr(0, owner), false, parents).decision;
   if (od.rule != Rule::ignore && od.rule != Rule::local) return own.decision;
   od.owner_len = static_cast<std::uint16_t>(owner);
   return od;

@@ -29,8 +29,26 @@ class Resolver {
   // `rel`: normalized, root-relative ("" is the root itself).
   Decision decide(std::string_view rel, bool is_dir) const noexcept;
 
+  // What a directory's ancestors and itself say about everything in it:
+  // computed once, it serves every entry of the directory (the shim keeps
+  // the last one per thread).
+  struct Parents {
+    PatternList::Match ignore, local;  // a pattern excluding the directory or one above
+  };
+  Parents parents_of(std::string_view dir_rel) const noexcept;
+  // decide() for a path whose parent directory's verdict is known.
+  Decision decide(std::string_view rel, bool is_dir, const Parents& parents) const noexcept;
+
+  // Could a directory-only pattern decide a path ending in `last`? If not,
+  // whether the path is a directory cannot change its tier.
+  bool dir_only_may_match(char last) const noexcept {
+    return ignore_.dir_only_may_match(last) || local_.dir_only_may_match(last);
+  }
+
   // True when some pattern only matches directories, so a path whose type is
   // unknown may need a look at the disk before its tier is known.
+  bool has_patterns() const noexcept { return !ignore_.empty() || !local_.empty(); }
+
   bool dir_only_patterns() const noexcept {
     return ignore_.has_dir_only() || local_.has_dir_only();
   }
@@ -53,7 +71,7 @@ class Resolver {
     Decision decision;
     bool pattern_spoke;  // some pattern (even a '!' one) matched the path
   };
-  Own decide_own(std::string_view rel, bool is_dir) const noexcept;
+  Own decide_own(std::string_view rel, bool is_dir, const Parents& parents) const noexcept;
 
   std::vector<std::string> dirs_;
   PatternList ignore_;

@@ -11,8 +11,18 @@ namespace {
 struct Entry {
   std::uint32_t flags;
   std::uint32_t len;
-  char path[1];  // len + 1 bytes
+  std::uint32_t cap;  // bytes available in path
+  char path[1];       // len + 1 bytes used
 };
+
+// One freed entry kept aside: an open/close loop then costs two atomic
+// exchanges per descriptor instead of a malloc/free pair.
+std::atomic<Entry*> g_spare{nullptr};
+
+void release_entry(Entry* e) noexcept {
+  Entry* none = nullptr;
+  if (e && !g_spare.compare_exchange_strong(none, e, std::memory_order_acq_rel)) free(e);
+}
 
 constexpr int kChunkBits = 10;
 constexpr int kChunk = 1 << kChunkBits;   // slots per chunk
@@ -50,8 +60,18 @@ Slot* slot(int fd, bool create) noexcept {
 Spin& stripe(int fd) noexcept { return g_stripes[fd % kStripes]; }
 
 Entry* make(std::string_view vpath, std::uint32_t flags) noexcept {
-  auto* e = static_cast<Entry*>(malloc(sizeof(Entry) + vpath.size()));
-  if (!e) return nullptr;
+  Entry* e = g_spare.exchange(nullptr, std::memory_order_acq_rel);
+  if (e && e->cap <= vpath.size()) {
+    free(e);
+    e = nullptr;
+  }
+  if (!e) {
+    // Rounded up, so the spare fits most paths that follow.
+    std::size_t cap = (vpath.size() + 1 + 127) & ~std::size_t{127};
+    e = static_cast<Entry*>(malloc(sizeof(Entry) + cap));
+    if (!e) return nullptr;
+    e->cap = static_cast<std::uint32_t>(cap);
+  }
   e->flags = flags;
   e->len = static_cast<std::uint32_t>(vpath.size());
   memcpy(e->path, vpath.data(), vpath.size());
@@ -64,7 +84,7 @@ void replace(int fd, Slot* s, Entry* e) noexcept {
   lk.lock();
   Entry* old = s->exchange(e, std::memory_order_acq_rel);
   lk.unlock();
-  free(old);
+  release_entry(old);
 }
 
 }  // namespace
@@ -75,6 +95,11 @@ void set(int fd, std::string_view vpath, std::uint32_t flags) noexcept {
   for (int cur = g_limit.load(std::memory_order_relaxed); cur <= fd;)
     if (g_limit.compare_exchange_weak(cur, fd + 1, std::memory_order_relaxed)) break;
   replace(fd, s, make(vpath, flags));
+}
+
+bool tracked(int fd) noexcept {
+  Slot* s = slot(fd, false);
+  return s && s->load(std::memory_order_acquire);
 }
 
 void forget(int fd) noexcept {
@@ -93,7 +118,7 @@ bool take(int fd, std::uint32_t& flags, char* buf, std::size_t cap) noexcept {
   if (!e) return false;
   flags = e->flags;
   if ((flags & writable) && e->len + 1 <= cap) memcpy(buf, e->path, e->len + 1);
-  free(e);
+  release_entry(e);
   return true;
 }
 

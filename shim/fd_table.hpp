@@ -22,6 +22,9 @@ void set(int fd, std::string_view vpath, std::uint32_t flags = 0) noexcept;
 // Forgets fd. Costs one atomic load when fd was not recorded.
 void forget(int fd) noexcept;
 
+// Whether fd is recorded (one atomic load).
+bool tracked(int fd) noexcept;
+
 // Forgets fd and says what it was: false when it was not recorded (one
 // atomic load); else its flags, and its path in buf if it was writable.
 bool take(int fd, std::uint32_t& flags, char* buf, std::size_t cap) noexcept;

@@ -10,6 +10,7 @@
 #include "resolver/config_snapshot.hpp"
 #include "shim/cwd.hpp"
 #include "shim/fd_table.hpp"
+#include "shim/guard.hpp"
 #include "shim/log.hpp"
 #include "shim/state.hpp"
 #include "sync/adopt.hpp"
@@ -19,6 +20,7 @@ namespace fractfs::shim {
 
 bool g_active = false;
 State* g_state = nullptr;
+bool g_inject_faults = false;
 __thread bool t_bypass __attribute__((tls_model("initial-exec"))) = false;
 
 namespace {
@@ -112,6 +114,7 @@ void start(Config cfg, bool fresh) {
 void init() noexcept {
   int saved = errno;
   log::init();
+  g_inject_faults = ::getenv("FRACTFS_INTERNAL_FAULT") != nullptr;
   try {
     Config cfg;
     bool fresh = !inherit(cfg);

@@ -12,27 +12,45 @@
 namespace fractfs::shim {
 namespace {
 
+// Compared from the first byte: an outside path usually differs at once.
 bool starts_with_root(const char* p, std::size_t len, const std::string& root) noexcept {
-  return !root.empty() && len >= root.size() && memcmp(p, root.data(), root.size()) == 0 &&
-         (len == root.size() || p[root.size()] == '/');
+  std::size_t n = root.size();
+  if (!n || len < n) return false;
+  const char* r = root.data();
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] != r[i]) return false;
+  return len == n || p[n] == '/';
+}
+
+// Any "/." (a '.' after a '/') or "//" in p? glibc's strchr and strstr
+// are vectorized, and most paths hold a '.' or two at most. (A "/." may
+// begin an ordinary name: a false alarm only means a closer look.)
+bool maybe_dirty(const char* p) noexcept {
+  for (const char* d = strchr(p, '.'); d; d = strchr(d + 1, '.'))
+    if (d > p && d[-1] == '/') return true;
+  return strstr(p, "//") != nullptr;
 }
 
 // One pass over an absolute path: its length, and whether it is already
 // what normalization would make of it (no empty, "." or ".." component,
-// no trailing slash). Plain byte compares: most paths are short.
+// no trailing slash). A "/." may begin an ordinary name (".cache"): those
+// get the exact byte-by-byte look.
 struct Scan {
   std::size_t len = 0;
   bool clean = true;
 };
 Scan scan_absolute(const char* p) noexcept {
   Scan s;
-  for (const char* c = p; *c; ++c) {
-    if (*c != '/') continue;
-    char a = c[1];
-    if (a == '/' || (a == '\0' && c != p)) s.clean = false;
-    else if (a == '.' && (c[2] == '/' || !c[2] || (c[2] == '.' && (c[3] == '/' || !c[3])))) s.clean = false;
-  }
   s.len = strlen(p);
+  if (s.len > 1 && p[s.len - 1] == '/') s.clean = false;
+  else if (maybe_dirty(p)) {
+    for (const char* c = p; *c; ++c) {
+      if (*c != '/') continue;
+      char a = c[1];
+      if (a == '/' || (a == '\0' && c != p)) s.clean = false;
+      else if (a == '.' && (c[2] == '/' || !c[2] || (c[2] == '.' && (c[3] == '/' || !c[3])))) s.clean = false;
+    }
+  }
   return s;
 }
 
@@ -100,7 +118,8 @@ bool set_place(Target& t) noexcept {
 // is on disk: look where the directory variant would live.
 void settle_ambiguous(Target& t) noexcept {
   const Resolver& r = g_state->resolver;
-  Decision as_dir = r.decide(t.rel, true);
+  if (t.rel.empty() || !r.dir_only_may_match(t.rel.back())) return;
+  Decision as_dir = decide(t.rel, true);
   if ((as_dir.tier == Tier::remote) == (t.decision.tier == Tier::remote)) return;
   Target probe;
   probe.rel = t.rel;
@@ -126,7 +145,41 @@ bool inside_root(std::string_view abs, std::string_view* rel) noexcept {
   return r.has_value();
 }
 
-Decision decide(std::string_view rel, bool is_dir) noexcept { return g_state->resolver.decide(rel, is_dir); }
+namespace {
+
+// The last directory this thread decided about and what its ancestors say:
+// a directory's entries come in runs, and the parents' part of a decision
+// is most of its cost. Zero-initialized, it holds the root's (empty) verdict.
+struct ParentCache {
+  int ignore_index, local_index;
+  bool ignore_excluded, local_excluded;
+  std::uint16_t len;
+  char dir[246];
+};
+__thread ParentCache t_parents __attribute__((tls_model("initial-exec")));
+
+Resolver::Parents parents_for(const Resolver& r, std::string_view dir) noexcept {
+  ParentCache& c = t_parents;
+  if (dir.size() >= sizeof c.dir) return r.parents_of(dir);
+  if (c.len != dir.size() || memcmp(c.dir, dir.data(), dir.size()) != 0) {
+    Resolver::Parents p = r.parents_of(dir);
+    c.ignore_index = p.ignore.index, c.ignore_excluded = p.ignore.excluded;
+    c.local_index = p.local.index, c.local_excluded = p.local.excluded;
+    memcpy(c.dir, dir.data(), dir.size());
+    c.len = static_cast<std::uint16_t>(dir.size());
+  }
+  return {{c.ignore_index, c.ignore_excluded}, {c.local_index, c.local_excluded}};
+}
+
+}  // namespace
+
+Decision decide(std::string_view rel, bool is_dir) noexcept {
+  const Resolver& r = g_state->resolver;
+  if (!r.has_patterns()) return r.decide(rel, is_dir, {});
+  std::size_t slash = rel.rfind('/');
+  std::string_view dir = slash == std::string_view::npos ? std::string_view{} : rel.substr(0, slash);
+  return r.decide(rel, is_dir, parents_for(r, dir));
+}
 
 bool remote_of(std::string_view rel, char* buf, std::size_t cap) noexcept {
   const std::string& rr = g_state->remote_root;
@@ -154,22 +207,63 @@ std::ptrdiff_t virtual_path(int dirfd, const char* p, char* buf, std::size_t cap
   return static_cast<std::ptrdiff_t>(v.size());
 }
 
+// An absolute path that differs from `root` at some byte i cannot reach it
+// by normalization unless p[i] starts an odd component ('/', '.') or a ".."
+// later climbs back: p[0, i) equals the root's own (clean) prefix. Costs the
+// shared prefix and a look at each '.' after it: no scan of the whole path.
+bool certainly_not_under(const char* p, const std::string& root) noexcept {
+  std::size_t n = root.size(), i = 0;
+  const char* r = root.data();
+  if (!strncmp(p, r, n)) return false;  // under it (or beside it, like "rootx")
+  while (p[i] == r[i]) ++i;
+  char c = p[i];
+  if (i == n || c == '/' || c == '.' || c == '\0') return false;
+  for (const char* d = strchr(p + i, '.'); d; d = strchr(d + 1, '.'))
+    if (d[-1] == '/' && d[1] == '.' && (d[2] == '/' || !d[2])) return false;
+  return true;
+}
+
 bool maybe_ours(int dirfd, const char* p) noexcept {
   if (!shim_on() || !p || !*p) return false;
   const State& s = *g_state;
-  if (p[0] == '/') {
-    Scan sc = scan_absolute(p);
-    return !sc.clean || starts_with_root(p, sc.len, s.root) || starts_with_root(p, sc.len, s.root_real);
-  }
+  if (p[0] == '/') return !certainly_not_under(p, s.root) || (!s.root_real.empty() && !certainly_not_under(p, s.root_real));
   if (dirfd == AT_FDCWD) return cwd::relation() != cwd::Relation::unrelated || path::has_dotdot(p);
-  char buf[path::kMax];
-  return fd_table::get(dirfd, buf, sizeof buf) >= 0;
+  return fd_table::tracked(dirfd);
+}
+
+// The common case, an absolute path under the root spelled cleanly: its
+// root-relative part is checked for odd components in the same pass that
+// measures it, and nothing is copied. False: not that case.
+bool place_clean_absolute(const char* p, Target& t) noexcept {
+  const State& s = *g_state;
+  const std::string* root = nullptr;
+  for (const std::string* r : {&s.root, &s.root_real}) {
+    std::size_t n = r->size();
+    if (n && !strncmp(p, r->data(), n) && (p[n] == '/' || p[n] == '\0')) root = r;
+  }
+  if (!root) return false;
+  const char* rel = p + root->size() + (p[root->size()] == '/');
+  if (*rel == '/' || (*rel == '.' && (rel[1] == '/' || !rel[1] || (rel[1] == '.' && (rel[2] == '/' || !rel[2])))))
+    return false;
+  const char* c = rel;
+  for (; *c; ++c) {
+    if (*c != '/') continue;
+    char a = c[1];
+    if (a == '/' || !a) return false;
+    if (a == '.' && (c[2] == '/' || !c[2] || (c[2] == '.' && (c[3] == '/' || !c[3])))) return false;
+  }
+  t.vpath = std::string_view(p, static_cast<std::size_t>(c - p));
+  t.rel = std::string_view(rel, static_cast<std::size_t>(c - rel));
+  t.direct = true;
+  return true;
 }
 
 bool place(int dirfd, const char* p, Kind kind, Target& t) noexcept {
   if (!shim_on() || !p || !*p) return false;
-  t.vpath = virtual_of(dirfd, p, t.vbuf, sizeof t.vbuf, false, t.direct);
-  if (t.vpath.empty() || !inside_root(t.vpath, &t.rel)) return false;
+  if (p[0] != '/' || !place_clean_absolute(p, t)) {
+    t.vpath = virtual_of(dirfd, p, t.vbuf, sizeof t.vbuf, false, t.direct);
+    if (t.vpath.empty() || !inside_root(t.vpath, &t.rel)) return false;
+  }
   t.vstr = t.vpath.data();
   t.dirfd = dirfd;
   t.arg = p;

@@ -54,8 +54,16 @@ struct Target {
 bool place(int dirfd, const char* path, Kind kind, Target& t) noexcept;
 
 // False when place() would certainly say "not ours", decided without
-// normalizing: lets a caller skip its own set-up on the fast path.
+// normalizing or copying: every operation asks this first, so a path
+// outside the root costs a short scan and nothing else.
 bool maybe_ours(int dirfd, const char* path) noexcept;
+
+// Runs `body` in a stack frame of its own: the Target buffers (two paths'
+// worth) stay out of the frame of the fast path.
+template <typename Body>
+[[gnu::noinline]] auto out_of_line(Body&& body) -> decltype(body()) {
+  return body();
+}
 
 // Copies a Target (its views point into its own buffers), with the path
 // made absolute: the copy owns its strings.

@@ -19,36 +19,47 @@ namespace {
 template <typename Call, typename Pass>
 auto change_attr(int dirfd, const char* path, bool both, bool follow, Call&& call, Pass&& pass)
     -> decltype(pass()) {
-  Target t;
-  if (!place(dirfd, path, Kind::unknown, t)) return pass();
-  auto rc = with_relink(t, Kind::unknown, follow, [&] { return t.passes() ? pass() : call(t.at_path()); });
-  if (rc < 0) return rc;
-  if (t.remote() && both) {
-    ErrnoGuard g;
-    if (kind_at(t.natural()) == 'd') call(t.natural());
-  }
-  track::changed(t);
-  return rc;
+  if (!maybe_ours(dirfd, path)) return pass();
+  return out_of_line([&] {
+    Target t;
+    if (!place(dirfd, path, Kind::unknown, t)) return pass();
+    auto rc = with_relink(t, Kind::unknown, follow, [&] { return t.passes() ? pass() : call(t.at_path()); });
+    if (rc < 0) return rc;
+    if (t.remote() && both) {
+      ErrnoGuard g;
+      if (kind_at(t.natural()) == 'd') call(t.natural());
+    }
+    track::changed(t);
+    return rc;
+  });
 }
 
 // Reads need only the path mapped.
 template <typename Call, typename Pass>
 auto read_attr(int dirfd, const char* path, bool follow, Call&& call, Pass&& pass) -> decltype(pass()) {
-  Target t;
-  if (!place(dirfd, path, Kind::unknown, t)) return pass();
-  return with_relink(t, Kind::unknown, follow, [&] { return t.passes() ? pass() : call(t.at_path()); });
+  if (!maybe_ours(dirfd, path)) return pass();
+  return out_of_line([&] {
+    Target t;
+    if (!place(dirfd, path, Kind::unknown, t)) return pass();
+    return with_relink(t, Kind::unknown, follow, [&] { return t.passes() ? pass() : call(t.at_path()); });
+  });
 }
 
 // mknod/mkfifo: a new name, whose parents may need creating on demand.
 template <typename Call, typename Pass>
 int create_node(int dirfd, const char* path, Call&& call, Pass&& pass) {
-  Target t;
-  if (!place(dirfd, path, Kind::file, t)) return pass();
-  auto attempt = [&] { return t.passes() ? pass() : call(t.at_path()); };
-  int rc = with_relink(t, Kind::file, false, attempt);
-  if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = attempt();
-  if (rc == 0) track::changed(t);
-  return rc;
+  if (!maybe_ours(dirfd, path)) return pass();
+  return out_of_line([&] {
+    Target t;
+    if (!place(dirfd, path, Kind::file, t)) return pass();
+    auto attempt = [&] { return t.passes() ? pass() : call(t.at_path()); };
+    return keep_errno([&] {
+      int rc = with_relink(t, Kind::file, false, attempt);
+      if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = attempt();
+      if (rc == 0) track::changed(t);
+      return rc;
+    });
+  });
 }
 
 }  // namespace

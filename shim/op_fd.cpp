@@ -16,9 +16,13 @@ namespace {
 // Forgets fd before it is closed: once closed, its number may be reused by
 // another thread at once. A writable one is a change to record.
 void release(int fd) {
-  char v[path::kMax];
-  std::uint32_t flags = 0;
-  if (fd_table::take(fd, flags, v, sizeof v) && (flags & fd_table::writable)) track::closed(v);
+  if (!fd_table::tracked(fd)) return;
+  out_of_line([&] {
+    char v[path::kMax];
+    std::uint32_t flags = 0;
+    if (fd_table::take(fd, flags, v, sizeof v) && (flags & fd_table::writable)) track::closed(v);
+    return 0;
+  });
 }
 
 }  // namespace

@@ -18,18 +18,20 @@ namespace {
 template <typename Call, typename OnPath>
 int fd_attr(int fd, Call&& call, OnPath&& on_path) {
   int rc = call();
-  if (rc != 0 || !shim_on()) return rc;
-  char v[path::kMax];
-  std::uint32_t flags = 0;
-  Target t;
-  if (fd_table::get(fd, v, sizeof v, &flags) < 0 || !place(AT_FDCWD, v, Kind::unknown, t)) return rc;
-  track::changed(t);
-  struct stat st;
-  if (!t.remote() || REAL(fstat)(fd, &st) != 0 || !S_ISDIR(st.st_mode)) return rc;
-  ErrnoGuard g;
-  const char* other = (flags & fd_table::remote_half) ? t.natural() : t.remote_path();
-  if (kind_at(other) == 'd') on_path(other);
-  return rc;
+  if (rc != 0 || !shim_on() || !fd_table::tracked(fd)) return rc;
+  return out_of_line([&] {
+    char v[path::kMax];
+    std::uint32_t flags = 0;
+    Target t;
+    if (fd_table::get(fd, v, sizeof v, &flags) < 0 || !place(AT_FDCWD, v, Kind::unknown, t)) return rc;
+    track::changed(t);
+    struct stat st;
+    if (!t.remote() || REAL(fstat)(fd, &st) != 0 || !S_ISDIR(st.st_mode)) return rc;
+    ErrnoGuard g;
+    const char* other = (flags & fd_table::remote_half) ? t.natural() : t.remote_path();
+    if (kind_at(other) == 'd') on_path(other);
+    return rc;
+  });
 }
 
 }  // namespace

@@ -59,9 +59,12 @@ int link_at(int olddirfd, const char* oldpath, int newdirfd, const char* newpath
 
 template <typename Call, typename Pass>
 auto read_link(int dirfd, const char* path, Call&& call, Pass&& pass) -> decltype(pass()) {
-  Target t;
-  if (!place(dirfd, path, Kind::unknown, t)) return pass();
-  return with_relink(t, Kind::unknown, false, [&] { return t.passes() ? pass() : call(t.at_path()); });
+  if (!maybe_ours(dirfd, path)) return pass();
+  return out_of_line([&] {
+    Target t;
+    if (!place(dirfd, path, Kind::unknown, t)) return pass();
+    return with_relink(t, Kind::unknown, false, [&] { return t.passes() ? pass() : call(t.at_path()); });
+  });
 }
 
 int symlink_at(const char* target, int dirfd, const char* linkpath) {
@@ -79,18 +82,23 @@ int symlink_at(const char* target, int dirfd, const char* linkpath) {
 using namespace fractfs::shim;
 
 SHIM_EXPORT int link(const char* oldpath, const char* newpath) {
+  if (!maybe_ours(AT_FDCWD, oldpath) && !maybe_ours(AT_FDCWD, newpath)) return REAL(link)(oldpath, newpath);
   return guarded("link", [&] { return link_at(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0); },
                  [&] { return REAL(link)(oldpath, newpath); });
 }
 SHIM_EXPORT int linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags) {
+  if (!maybe_ours(olddirfd, oldpath) && !maybe_ours(newdirfd, newpath))
+    return REAL(linkat)(olddirfd, oldpath, newdirfd, newpath, flags);
   return guarded("linkat", [&] { return link_at(olddirfd, oldpath, newdirfd, newpath, flags); },
                  [&] { return REAL(linkat)(olddirfd, oldpath, newdirfd, newpath, flags); });
 }
 SHIM_EXPORT int symlink(const char* target, const char* linkpath) {
+  if (!maybe_ours(AT_FDCWD, linkpath)) return REAL(symlink)(target, linkpath);
   return guarded("symlink", [&] { return symlink_at(target, AT_FDCWD, linkpath); },
                  [&] { return REAL(symlink)(target, linkpath); });
 }
 SHIM_EXPORT int symlinkat(const char* target, int dirfd, const char* linkpath) {
+  if (!maybe_ours(dirfd, linkpath)) return REAL(symlinkat)(target, dirfd, linkpath);
   return guarded("symlinkat", [&] { return symlink_at(target, dirfd, linkpath); },
                  [&] { return REAL(symlinkat)(target, dirfd, linkpath); });
 }

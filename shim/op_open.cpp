@@ -69,7 +69,7 @@ int open_local(Target& t, int flags, mode_t mode) {
 }
 
 template <typename Pass>
-int open_at(int dirfd, const char* path, int flags, mode_t mode, Pass&& pass) {
+int open_placed(int dirfd, const char* path, int flags, mode_t mode, Pass&& pass) {
   Target t;
   if (!place(dirfd, path, kind_of(flags), t)) {
     int fd = pass();
@@ -93,19 +93,22 @@ int open_at(int dirfd, const char* path, int flags, mode_t mode, Pass&& pass) {
       pass);
 }
 
+template <typename Pass>
+int open_at(int dirfd, const char* path, int flags, mode_t mode, Pass&& pass) {
+  if (!maybe_ours(dirfd, path)) {
+    int fd = pass();
+    if (fd >= 0) (flags & O_DIRECTORY) ? after_pass(fd, dirfd, path, flags) : fd_table::forget(fd);
+    return fd;
+  }
+  return out_of_line([&] { return open_placed(dirfd, path, flags, mode, pass); });
+}
+
 mode_t mode_from(int flags, va_list ap) { return has_mode(flags) ? va_arg(ap, mode_t) : 0; }
 
 bool fopen_writes(const char* mode) { return mode && (mode[0] == 'w' || mode[0] == 'a' || strchr(mode, '+')); }
 
 template <typename Open>
-FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
-  Target t;
-  bool creating = mode && (mode[0] == 'w' || mode[0] == 'a');
-  if (!place(AT_FDCWD, path, creating ? Kind::file : Kind::unknown, t)) {
-    FILE* f = real_open(path);
-    if (f) fd_table::forget(::fileno(f));
-    return f;
-  }
+FILE* fopen_placed(Target& t, const char* mode, bool creating, Open&& real_open) {
   FILE* f = real_open(t.at_path());
   if (!f && errno == ENOENT && creating && ensure_parent(t) == 0) f = real_open(t.at_path());
   if (!f && retry_errno(errno) && relink(t, creating ? Kind::file : Kind::unknown, true)) f = real_open(t.at_path());
@@ -114,6 +117,28 @@ FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
     if (fopen_writes(mode)) track::changed(t);
   }
   return f;
+}
+
+template <typename Open>
+FILE* fopen_slow(const char* path, const char* mode, Open&& real_open) {
+  Target t;
+  bool creating = mode && (mode[0] == 'w' || mode[0] == 'a');
+  if (!place(AT_FDCWD, path, creating ? Kind::file : Kind::unknown, t)) {
+    FILE* f = real_open(path);
+    if (f) fd_table::forget(::fileno(f));
+    return f;
+  }
+  return keep_errno([&] { return fopen_placed(t, mode, creating, real_open); });
+}
+
+template <typename Open>
+FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
+  if (!maybe_ours(AT_FDCWD, path)) {
+    FILE* f = real_open(path);
+    if (f) fd_table::forget(::fileno(f));
+    return f;
+  }
+  return out_of_line([&] { return fopen_slow(path, mode, real_open); });
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ int unlink_placed(Target& t) {
 // A symlink on the way may lead into the other tier; the last component
 // itself is never followed by these.
 template <typename Pass>
-int mkdir_at(int dirfd, const char* path, mode_t mode, Pass&& pass) {
+int mkdir_slow(int dirfd, const char* path, mode_t mode, Pass&& pass) {
   Target t;
   if (!place(dirfd, path, Kind::dir, t)) return pass();
   return guarded("mkdir", [&] { return with_relink(t, Kind::dir, false, [&] { return mkdir_placed(t, mode); }); },
@@ -48,18 +48,36 @@ int mkdir_at(int dirfd, const char* path, mode_t mode, Pass&& pass) {
 }
 
 template <typename Pass>
-int rmdir_at(int dirfd, const char* path, Pass&& pass) {
+int mkdir_at(int dirfd, const char* path, mode_t mode, Pass&& pass) {
+  if (!maybe_ours(dirfd, path)) return pass();
+  return out_of_line([&] { return mkdir_slow(dirfd, path, mode, pass); });
+}
+
+template <typename Pass>
+int rmdir_slow(int dirfd, const char* path, Pass&& pass) {
   Target t;
   if (!place(dirfd, path, Kind::dir, t)) return pass();
   return guarded("rmdir", [&] { return with_relink(t, Kind::dir, false, [&] { return rmdir_placed(t); }); }, pass);
 }
 
 template <typename Pass>
-int unlink_at(int dirfd, const char* path, Pass&& pass) {
+int rmdir_at(int dirfd, const char* path, Pass&& pass) {
+  if (!maybe_ours(dirfd, path)) return pass();
+  return out_of_line([&] { return rmdir_slow(dirfd, path, pass); });
+}
+
+template <typename Pass>
+int unlink_slow(int dirfd, const char* path, Pass&& pass) {
   Target t;
   if (!place(dirfd, path, Kind::file, t)) return pass();
   return guarded("unlink", [&] { return with_relink(t, Kind::file, false, [&] { return unlink_placed(t); }); },
                  pass);
+}
+
+template <typename Pass>
+int unlink_at(int dirfd, const char* path, Pass&& pass) {
+  if (!maybe_ours(dirfd, path)) return pass();
+  return out_of_line([&] { return unlink_slow(dirfd, path, pass); });
 }
 
 }  // namespace
@@ -86,6 +104,8 @@ SHIM_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
 
 // remove: unlink, or rmdir for a directory (libc does this internally).
 SHIM_EXPORT int remove(const char* path) {
+  if (!maybe_ours(AT_FDCWD, path)) return REAL(remove)(path);
+  return out_of_line([&] {
   Target t;
   if (!place(AT_FDCWD, path, Kind::unknown, t)) return REAL(remove)(path);
   return guarded(
@@ -97,4 +117,5 @@ SHIM_EXPORT int remove(const char* path) {
         return rmdir_placed(t);
       },
       [&] { return REAL(remove)(path); });
+  });
 }

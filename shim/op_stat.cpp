@@ -22,6 +22,9 @@ template <typename St>
 bool is_dir(const St& st) { return S_ISDIR(st.st_mode); }
 bool is_dir(const struct statx& st) { return S_ISDIR(st.stx_mode); }
 template <typename St>
+bool is_link(const St& st) { return S_ISLNK(st.st_mode); }
+bool is_link(const struct statx& st) { return S_ISLNK(st.stx_mode); }
+template <typename St>
 Times times_of(const St& st) { return {st.st_mtim, st.st_ctim}; }
 Times times_of(const struct statx& st) {
   return {{st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec}, {st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec}};
@@ -61,13 +64,19 @@ void merge_local_half(const char* natural, Call&& call, St* buf) {
   }
 }
 
-// `call(fd, path, buf)` is the real call. A directory of the remote tier,
-// found at `t`, gets the union's stat.
+// `call(fd, path, buf, flags)` is the real call. A directory of the remote
+// tier, found at `t`, gets the union's stat.
 template <typename Call, typename St>
-int union_stat(const Target& t, Call&& call, St* buf) {
-  int rc = call(AT_FDCWD, t.remote_path(), buf);
-  if (rc == 0 && is_dir(*buf)) merge_local_half(t.natural(), call, buf);
+int union_stat(const Target& t, Call&& call, St* buf, int flags) {
+  auto redo = [&](int fd, const char* p, St* b) { return call(fd, p, b, flags); };
+  int rc = redo(AT_FDCWD, t.remote_path(), buf);
+  if (rc == 0 && is_dir(*buf)) merge_local_half(t.natural(), redo, buf);
   return rc;
+}
+
+template <typename Call, typename St>
+int stat_placed(const Target& t, Call&& call, St* buf, int flags) {
+  return t.remote() ? union_stat(t, call, buf, flags) : call(t.at_fd(), t.at_path(), buf, flags);
 }
 
 // The fd-only forms: one extra branch; the table is consulted only for a
@@ -75,34 +84,54 @@ int union_stat(const Target& t, Call&& call, St* buf) {
 template <typename Pass, typename Call, typename St>
 int fstat_like(int fd, Pass&& pass, Call&& call, St* buf) {
   int rc = pass();
-  if (rc != 0 || !shim_on() || !is_dir(*buf)) return rc;
-  char v[path::kMax];
-  std::uint32_t flags = 0;
-  Target t;
-  if (fd_table::get(fd, v, sizeof v, &flags) >= 0 && (flags & (fd_table::remote_half | fd_table::union_dir)) &&
-      place(AT_FDCWD, v, Kind::dir, t) && t.remote()) {
-    ErrnoGuard g;
-    union_stat(t, call, buf);
-  }
+  if (rc != 0 || !shim_on() || !is_dir(*buf) || !fd_table::tracked(fd)) return rc;
+  out_of_line([&] {
+    char v[path::kMax];
+    std::uint32_t flags = 0;
+    Target t;
+    if (fd_table::get(fd, v, sizeof v, &flags) >= 0 && (flags & (fd_table::remote_half | fd_table::union_dir)) &&
+        place(AT_FDCWD, v, Kind::dir, t) && t.remote()) {
+      ErrnoGuard g;
+      union_stat(t, call, buf, 0);
+    }
+    return 0;
+  });
   return rc;
 }
 
+// A stat that follows links looks at the path without following first: for
+// anything but a link that is the answer, in the same one system call, and
+// a link is seen before it misleads (its target may be in the other tier).
 template <typename Call, typename Pass, typename St>
 int stat_like(int dirfd, const char* path, int flags, Call&& call, Pass&& pass, St* buf) {
   if ((flags & AT_EMPTY_PATH) && path && !*path) return fstat_like(dirfd, pass, call, buf);
+  if (!maybe_ours(dirfd, path)) return pass();
+  return out_of_line([&] {
   Target t;
   if (!place(dirfd, path, Kind::unknown, t)) return pass();
-  return with_relink(t, Kind::unknown, !(flags & AT_SYMLINK_NOFOLLOW), [&] {
-    return t.remote() ? union_stat(t, call, buf) : call(t.at_fd(), t.at_path(), buf);
+  bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
+  return keep_errno([&] {
+    int rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
+    if (rc == 0 && follow && is_link(*buf)) {
+      rc = stat_placed(t, call, buf, flags);
+      if (rc != 0 && retry_errno(errno) && relink(t, Kind::unknown, true)) rc = stat_placed(t, call, buf, flags);
+    } else if (rc != 0 && retry_errno(errno) && parent_missing(t) && relink(t, Kind::unknown, follow)) {
+      rc = stat_placed(t, call, buf, flags);
+    }
+    return rc;
+  });
   });
 }
 
 // Calls that only need the path mapped.
 template <typename Call, typename Pass>
 int mapped(int dirfd, const char* path, Call&& call, Pass&& pass) {
-  Target t;
-  if (!place(dirfd, path, Kind::unknown, t)) return pass();
-  return with_relink(t, Kind::unknown, true, [&] { return t.passes() ? pass() : call(t.at_path()); });
+  if (!maybe_ours(dirfd, path)) return pass();
+  return out_of_line([&] {
+    Target t;
+    if (!place(dirfd, path, Kind::unknown, t)) return pass();
+    return with_relink(t, Kind::unknown, true, [&] { return t.passes() ? pass() : call(t.at_path()); });
+  });
 }
 
 }  // namespace
@@ -113,7 +142,7 @@ using namespace fractfs::shim;
 #define STAT_PATH(NAME, ST, AT_CALL, FLAGS)                                                  \
   SHIM_EXPORT int NAME(const char* path, struct ST* st) {                                    \
     return stat_like(                                                                        \
-        AT_FDCWD, path, FLAGS, [&](int fd, const char* p, struct ST* b) { return REAL(AT_CALL)(fd, p, b, FLAGS); }, \
+        AT_FDCWD, path, FLAGS, [&](int fd, const char* p, struct ST* b, int f) { return REAL(AT_CALL)(fd, p, b, f); }, \
         [&] { return REAL(NAME)(path, st); }, st);                                           \
   }
 STAT_PATH(stat, stat, fstatat, 0)
@@ -124,7 +153,7 @@ STAT_PATH(lstat64, stat64, fstatat64, AT_SYMLINK_NOFOLLOW)
 #define STAT_AT(NAME, ST)                                                                           \
   SHIM_EXPORT int NAME(int dirfd, const char* path, struct ST* st, int flags) {                     \
     return stat_like(                                                                               \
-        dirfd, path, flags, [&](int fd, const char* p, struct ST* b) { return REAL(NAME)(fd, p, b, flags); }, \
+        dirfd, path, flags, [&](int fd, const char* p, struct ST* b, int f) { return REAL(NAME)(fd, p, b, f); }, \
         [&] { return REAL(NAME)(dirfd, path, st, flags); }, st);                                    \
   }
 STAT_AT(fstatat, stat)
@@ -133,7 +162,7 @@ STAT_AT(fstatat64, stat64)
 SHIM_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* stx) {
   return stat_like(
       dirfd, path, flags,
-      [&](int fd, const char* p, struct statx* b) { return REAL(statx)(fd, p, flags & ~AT_EMPTY_PATH, mask, b); },
+      [&](int fd, const char* p, struct statx* b, int f) { return REAL(statx)(fd, p, f & ~AT_EMPTY_PATH, mask, b); },
       [&] { return REAL(statx)(dirfd, path, flags, mask, stx); }, stx);
 }
 
@@ -141,7 +170,7 @@ SHIM_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, str
 #define XSTAT_PATH(NAME, ST, FLAGS, AT_NAME)                                                        \
   SHIM_EXPORT int NAME(int ver, const char* path, struct ST* st) {                                  \
     return stat_like(                                                                               \
-        AT_FDCWD, path, FLAGS, [&](int fd, const char* p, struct ST* b) { return REAL(AT_NAME)(ver, fd, p, b, FLAGS); }, \
+        AT_FDCWD, path, FLAGS, [&](int fd, const char* p, struct ST* b, int f) { return REAL(AT_NAME)(ver, fd, p, b, f); }, \
         [&] { return REAL(NAME)(ver, path, st); }, st);                                             \
   }
 XSTAT_PATH(__xstat, stat, 0, __fxstatat)
@@ -152,7 +181,7 @@ XSTAT_PATH(__lxstat64, stat64, AT_SYMLINK_NOFOLLOW, __fxstatat64)
 #define XSTAT_AT(NAME, ST)                                                                              \
   SHIM_EXPORT int NAME(int ver, int dirfd, const char* path, struct ST* st, int flags) {                \
     return stat_like(                                                                                   \
-        dirfd, path, flags, [&](int fd, const char* p, struct ST* b) { return REAL(NAME)(ver, fd, p, b, flags); }, \
+        dirfd, path, flags, [&](int fd, const char* p, struct ST* b, int f) { return REAL(NAME)(ver, fd, p, b, f); }, \
         [&] { return REAL(NAME)(ver, dirfd, path, st, flags); }, st);                                   \
   }
 XSTAT_AT(__fxstatat, stat)
@@ -162,7 +191,7 @@ XSTAT_AT(__fxstatat64, stat64)
   SHIM_EXPORT int NAME(int fd, struct ST* st) {                                             \
     return fstat_like(                                                                      \
         fd, [&] { return REAL(NAME)(fd, st); },                                             \
-        [&](int at, const char* p, struct ST* b) { return REAL(AT_NAME)(at, p, b, 0); }, st); \
+        [&](int at, const char* p, struct ST* b, int f) { return REAL(AT_NAME)(at, p, b, f); }, st); \
   }
 FSTAT(fstat, stat, fstatat)
 FSTAT(fstat64, stat64, fstatat64)
@@ -171,7 +200,7 @@ FSTAT(fstat64, stat64, fstatat64)
   SHIM_EXPORT int NAME(int ver, int fd, struct ST* st) {                                    \
     return fstat_like(                                                                      \
         fd, [&] { return REAL(NAME)(ver, fd, st); },                                        \
-        [&](int at, const char* p, struct ST* b) { return REAL(AT_NAME)(ver, at, p, b, 0); }, st); \
+        [&](int at, const char* p, struct ST* b, int f) { return REAL(AT_NAME)(ver, at, p, b, f); }, st); \
   }
 XFSTAT(__fxstat, stat, __fxstatat)
 XFSTAT(__fxstat64, stat64, __fxstatat64)

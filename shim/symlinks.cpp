@@ -92,4 +92,19 @@ bool relink(Target& t, Kind kind, bool follow_last) noexcept {
 
 bool retry_errno(int err) noexcept { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
 
+bool parent_missing(const Target& t) noexcept {
+  if (t.remote() || g_state->resolver.dirs_index(t.rel) < 0) return false;
+  std::string_view parent = path::dirname(t.vpath);
+  char buf[path::kMax];
+  if (parent.size() + 1 > sizeof buf) return false;
+  memcpy(buf, parent.data(), parent.size());
+  buf[parent.size()] = '\0';
+  return kind_at(buf) == 0;
+}
+
+bool worth_relinking(const Target& t, int err, bool follow_last) noexcept {
+  if (!retry_errno(err)) return false;
+  return (follow_last && is_symlink(t.remote() ? t.remote_path() : t.natural())) || parent_missing(t);
+}
+
 }  // namespace fractfs::shim
