@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: sets up a sample app root with a local folder as the remote
-# store, shows the effective configuration and where sample paths belong.
+# `make demo`: runs demo/app.py, an app that knows nothing about fractfs,
+# under fractfs-run with a local folder standing in for the remote store,
+# then shows what the app saw and where each file physically landed.
 set -euo pipefail
 BUILD=${BUILD:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,10 +9,24 @@ bin=$here/../$BUILD/bin
 base=${DEMO_DIR:-/tmp/fractfs-demo}
 rm -rf "$base" && mkdir -p "$base/app" "$base/remote"
 sed -e "s|@REMOTE@|$base/remote|" -e "s|@SCRATCH@|$base/scratch|" "$here/fractfs.toml" > "$base/app/.fractfs.toml"
+cp "$here/app.py" "$base/app/"
 cd "$base/app"
 
-echo "== effective configuration ($base/app/.fractfs.toml)"
-"$bin/fractfs" config
-echo "== tiers of sample paths (fractfs check -v)"
-"$bin/fractfs" check -v data/blobs/part-0.parquet data/blobs/manifest.json data/blobs/.locks/w.lock \
-  data/blobs/db.sqlite-wal data/staging.tmp exports/report.csv src/app.py
+echo "== the configuration ($base/app/.fractfs.toml)"
+grep -v '^#' .fractfs.toml
+echo
+echo "== running: fractfs-run -- python3 app.py"
+"$bin/fractfs-run" -- python3 app.py
+echo
+echo "== where the files physically are"
+echo "-- node-local disk ($base/app):"
+(cd "$base/app" && find . -type f ! -name app.py ! -name .fractfs.toml | sort | sed 's|^\./|   |')
+echo "-- remote store ($base/remote):"
+(cd "$base/remote" && find . -type f | sort | sed 's|^\./|   |')
+echo
+echo "== why (fractfs check -v)"
+"$bin/fractfs" check -v data/blobs/part-0.parquet data/blobs/manifest.json data/blobs/.locks/writer.lock \
+  data/blobs/catalog.sqlite data/blobs/catalog.sqlite-wal exports/report.csv state/counter.txt
+echo
+symlinks=$(find "$base" -type l | wc -l)
+echo "symlinks created anywhere: $symlinks"
