@@ -161,11 +161,11 @@ __thread ParentCache t_parents __attribute__((tls_model("initial-exec")));
 Resolver::Parents parents_for(const Resolver& r, std::string_view dir) noexcept {
   ParentCache& c = t_parents;
   if (dir.size() >= sizeof c.dir) return r.parents_of(dir);
-  if (c.len != dir.size() || memcmp(c.dir, dir.data(), dir.size()) != 0) {
+  if (c.len != dir.size() || (!dir.empty() && memcmp(c.dir, dir.data(), dir.size()) != 0)) {
     Resolver::Parents p = r.parents_of(dir);
     c.ignore_index = p.ignore.index, c.ignore_excluded = p.ignore.excluded;
     c.local_index = p.local.index, c.local_excluded = p.local.excluded;
-    memcpy(c.dir, dir.data(), dir.size());
+    if (!dir.empty()) memcpy(c.dir, dir.data(), dir.size());
     c.len = static_cast<std::uint16_t>(dir.size());
   }
   return {{c.ignore_index, c.ignore_excluded}, {c.local_index, c.local_excluded}};

@@ -33,15 +33,6 @@ SHIMLIB=${_fractfs_lib_env:-$LIB/libfractfs.so}
 [[ -r $SHIMLIB ]] || fail "shim library $SHIMLIB not found (run make, or set FRACTFS_LIB)"
 export FRACTFS_LIB=$SHIMLIB
 
-# The ASan build's library is instrumented: every program gets the ASan
-# runtime preloaded too (fractfs-run puts the library first, hence the
-# link-order check is off). Leaks of the programs themselves are not ours.
-PRELOAD_FIRST=
-if [[ ${SAN:-} == address ]]; then
-  PRELOAD_FIRST="$(gcc -print-file-name=libasan.so) "
-  export LD_PRELOAD=$PRELOAD_FIRST
-  export ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0:abort_on_error=1
-fi
 
 CHECKS=0
 FAILS=0

@@ -7,10 +7,7 @@ source "$(dirname "$0")/../lib.sh"
 mkdir -p "$T/app" "$T/remote"
 printf 'remote_root = "%s"\n[dirs]\npaths = ["data"]\n[ignore]\npatterns = ["*.tmp"]\n' "$T/remote" > "$T/app/.fractfs.toml"
 g++ -std=c++20 -O1 -o "$T/errno_probe" "$REPO/tests/shim/progs/errno_probe.cpp" || fail "cannot build errno_probe"
-export ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0
-preload=$LIB/libfractfs.so
-[[ ${SAN:-} == address ]] && preload="$(gcc -print-file-name=libasan.so) $preload"
-under() { (cd "$T/app" && LD_PRELOAD=$preload "$@"); }
+under() { (cd "$T/app" && LD_PRELOAD="$PRELOAD_FIRST$LIB/libfractfs.so" "$@"); }
 
 out=$(under "$T/errno_probe") || fail "errno probe: $out"
 assert_eq ok "$out" "errno probe"
