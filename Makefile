@@ -14,7 +14,7 @@ CXX ?= g++
 MAKEFLAGS += --no-builtin-rules
 
 DEB_PACKAGES := g++ make git python3 libtomlplusplus-dev libfmt-dev libboost-dev catch2 \
-                sqlite3 tar coreutils findutils gnuplot-nox
+                sqlite3 tar coreutils findutils gnuplot-nox libxxhash-dev rsync
 
 CPPFLAGS := -I. -DFMT_HEADER_ONLY -DTOML_HEADER_ONLY=0 -MMD -MP
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden \
@@ -39,7 +39,8 @@ RESOLVER_SRC := $(wildcard resolver/*.cpp)
 SHIM_SRC     := $(wildcard shim/*.cpp)
 SYNC_SRC     := $(wildcard sync/*.cpp)
 CLI_COMMON   := cli/args.cpp cli/common.cpp
-FRACTFS_SRC  := $(CLI_COMMON) cli/fractfs_main.cpp cli/cmd_check.cpp cli/cmd_config.cpp
+FRACTFS_SRC  := $(CLI_COMMON) cli/fractfs_main.cpp $(wildcard cli/cmd_*.cpp) cli/json.cpp cli/sync_cli.cpp \
+                cli/tier_count.cpp $(SYNC_SRC)
 RUN_SRC      := $(CLI_COMMON) cli/fractfs_run.cpp cli/elf_probe.cpp cli/launch.cpp $(SYNC_SRC)
 UNIT_SRC     := $(wildcard tests/unit/*.cpp)
 
@@ -109,7 +110,7 @@ $(FRACTFS_RUN): $(call objs,$(RUN_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
-$(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp) $(LIBRESOLVER)
+$(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp $(SYNC_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
@@ -156,6 +157,7 @@ bench: $(BENCH_RES) $(BENCH_SHIM) $(BENCH_FWD) $(SHIM_LIB)
 	@mkdir -p $(BUILD)/bench
 	$(BENCH_RES) | tee $(BUILD)/bench/resolver.md
 	BUILD=$(BUILD) bash bench/run_shim.sh
+	$(MAKE) --no-print-directory $(FRACTFS) $(FRACTFS_RUN) && BUILD=$(BUILD) bash bench/bench_checkpoint.sh
 
 clean:
 	rm -rf build

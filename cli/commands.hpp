@@ -17,6 +17,10 @@ struct Command {
 
 int cmd_check(int argc, char** argv);
 int cmd_config(int argc, char** argv);
+int cmd_status(int argc, char** argv);
+int cmd_sync(int argc, char** argv);
+int cmd_restore(int argc, char** argv);
+int cmd_log(int argc, char** argv);
 
 // Loads the configuration for --root (or FRACTFS_ROOT / the cwd) and prints
 // its warnings to stderr. Throws ConfigError.

@@ -10,6 +10,10 @@ namespace {
 const Command kCommands[] = {
     {"check", "print the tier of each PATH", cmd_check},
     {"config", "print the effective configuration as TOML", cmd_config},
+    {"status", "the checkpoint state: generation, last checkpoint, holder, tiers", cmd_status},
+    {"sync", "take a checkpoint now", cmd_sync},
+    {"restore", "restore a generation into the root", cmd_restore},
+    {"log", "list the generations kept", cmd_log},
 };
 
 void usage(std::FILE* out) {

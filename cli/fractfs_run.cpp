@@ -3,8 +3,11 @@
 //   fractfs-run [--root DIR] [-v] -- COMMAND [ARGS...]
 //
 // Validates the configuration first (a bad one: exit 2, nothing started),
-// forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to the command, and exits
-// with its status (128+N if signal N killed it).
+// restores the root's checkpoint unless this node has (a failed restore:
+// exit 1, nothing started), checkpoints every sync_interval while the
+// command runs, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, takes
+// a final checkpoint when it has ended, and exits with its status (128+N
+// if signal N killed it).
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -13,12 +16,18 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/elf_probe.hpp"
 #include "cli/launch.hpp"
 #include "sync/adopt.hpp"
+#include "sync/engine.hpp"
+#include "sync/holder.hpp"
+#include "sync/progress.hpp"
 #include "sync/skeleton.hpp"
 
 namespace fractfs::cli {
@@ -29,28 +38,42 @@ constexpr const char* kHelp =
     "\n"
     "Runs COMMAND with libfractfs.so preloaded, so its files are placed by\n"
     "tier. The configuration is checked first: if it is invalid, the error\n"
-    "is printed and COMMAND is not started (exit status 2). SIGINT, SIGTERM,\n"
-    "SIGHUP and SIGQUIT are forwarded to COMMAND; the exit status is\n"
-    "COMMAND's, or 128+N if signal N ended it.\n"
+    "is printed and COMMAND is not started (exit status 2). Unless this node\n"
+    "has done so, the last checkpoint is restored before COMMAND starts; if\n"
+    "that fails, COMMAND is not started (exit status 1). While COMMAND runs,\n"
+    "fractfs-run checkpoints every sync_interval seconds, and once more when\n"
+    "COMMAND has ended. SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to\n"
+    "COMMAND; the exit status is COMMAND's, or 128+N if signal N ended it.\n"
     "\n"
     "  --root DIR     the app root (default: FRACTFS_ROOT, the nearest\n"
     "                 .fractfs.toml upwards, then the current directory)\n"
     "  -v, --verbose  say what is being started\n";
 
-volatile sig_atomic_t g_child = 0;
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
-// A signal someone sent us goes on to the app. One the terminal sent to the
-// whole foreground group (si_code SI_KERNEL) has reached the app already.
-void forward(int sig, siginfo_t* info, void*) {
-  if (g_child > 0 && info->si_code != SI_KERNEL) ::kill(g_child, sig);
+// The signals fractfs-run waits for synchronously (no handlers: a handler
+// would race with the wait, and sanitizer runtimes defer them).
+sigset_t waited_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kForwarded) sigaddset(&set, sig);
+  sigaddset(&set, SIGCHLD);
+  return set;
 }
 
-void install_forwarding() {
-  struct sigaction sa{};
-  sa.sa_sigaction = forward;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
+// Waits for the child, passing on every forwarded signal someone sent us.
+// One the terminal sent to the whole foreground group (si_code SI_KERNEL)
+// has reached the app already.
+int wait_forwarding(pid_t child, const sigset_t& set) {
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(child, &status, WNOHANG);
+    if (r == child) return status;
+    if (r < 0 && errno != EINTR) return -1;
+    siginfo_t info{};
+    int sig = ::sigwaitinfo(&set, &info);
+    if (sig > 0 && sig != SIGCHLD && info.si_code != SI_KERNEL) ::kill(child, sig);
+  }
 }
 
 void warn_about(const std::string& command) {
@@ -78,10 +101,62 @@ void prepare_start(const Config& cfg) {
   for (const std::string& p : r.problems) std::fprintf(stderr, "fractfs-run: warning: %s\n", p.c_str());
 }
 
+// The command starts with the signal mask fractfs-run was given.
+int spawn(std::vector<char*>& argv, std::vector<char*>& envp, const sigset_t& mask, pid_t* pid) {
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  ::posix_spawnattr_setsigmask(&attr, &mask);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  int err = ::posix_spawnp(pid, argv[0], nullptr, &attr, argv.data(), envp.data());
+  ::posix_spawnattr_destroy(&attr);
+  return err;
+}
+
 int exit_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return kExitFailure;
+}
+
+void say(bool error, const std::string& msg) {
+  std::fprintf(stderr, "fractfs-run: %s%s\n", error ? "error: " : "", msg.c_str());
+}
+
+std::string restore_summary(const RestoreReport& r) {
+  return fmt::format("restored generation {}{}: {} file(s), {}, {} director(ies), {} symlink(s) in {:.2f} s{}",
+                     r.generation, r.legacy ? " (from the Python package's checkpoint)" : "", r.files,
+                     human_bytes(static_cast<double>(r.bytes)), r.dirs, r.symlinks, r.seconds,
+                     r.kept_newer ? fmt::format("; kept {} newer local file(s)", r.kept_newer) : "");
+}
+
+// The holder of the app: restores the root unless this node has, then
+// checkpoints in a helper thread while the app runs. The variables tell
+// the app's processes that both are taken care of.
+std::unique_ptr<Holder> take_charge(Engine& engine, bool verbose, std::vector<std::string>& env) {
+  Progress progress("restore", true);
+  Snapshot snap;
+  StartReport r;
+  try {
+    r = ensure_restored(engine, &snap, &progress);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("cannot restore the checkpoint, so the app is not started "
+                                         "(it would run on cold state): ") + e.what());
+  }
+  progress.finish();
+  const RestoreReport& rr = r.restore;
+  if (r.restored_now && (rr.files || rr.symlinks || rr.dirs || rr.kept_newer || verbose))
+    say(false, rr.generation || rr.legacy ? restore_summary(rr) : "nothing to restore: no checkpoint yet");
+  env.push_back("FRACTFS_INTERNAL_RESTORED=" + engine.state().dir());
+  auto holder = std::make_unique<Holder>(engine, say);
+  if (!holder->try_acquire()) {
+    if (verbose) say(false, "another process of this app is the holder: it checkpoints");
+    env.push_back("FRACTFS_INTERNAL_HOLDER=0");
+    return nullptr;
+  }
+  if (r.restored_now) holder->adopt(std::move(snap));
+  if (!holder->start()) return nullptr;
+  env.push_back("FRACTFS_INTERNAL_HOLDER=" + std::to_string(::getpid()));
+  return holder;
 }
 
 int run(const Args& args) {
@@ -91,7 +166,14 @@ int run(const Args& args) {
                       "' is not available in this build; use backend = \"mount\"");
   std::string lib = find_library();
   prepare_start(cfg);
+  bool verbose = args.has("verbose");
   std::vector<std::string> env = child_environment(cfg, lib);
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Holder> holder;
+  if (!cfg.passthrough()) {
+    engine = std::make_unique<Engine>(cfg);
+    holder = take_charge(*engine, verbose, env);
+  }
   std::vector<char*> envp, argv;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -99,22 +181,20 @@ int run(const Args& args) {
   for (auto& a : cmd) argv.push_back(a.data());
   argv.push_back(nullptr);
   warn_about(cmd[0]);
-  if (args.has("verbose"))
+  if (verbose)
     std::fprintf(stderr, "fractfs-run: root %s, remote %s, preloading %s\n", cfg.root.c_str(),
                  cfg.passthrough() ? "(none: passthrough)" : cfg.remote_root.c_str(), lib.c_str());
-  install_forwarding();
+  sigset_t set = waited_signals(), old;
+  ::sigprocmask(SIG_BLOCK, &set, &old);
   pid_t pid = 0;
-  int err = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data());
+  int err = spawn(argv, envp, old, &pid);
   if (err != 0) {
     print_error("cannot run " + cmd[0] + ": " + std::strerror(err));
     return err == ENOENT ? 127 : 126;
   }
-  g_child = pid;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return kExitFailure;
-  }
-  return exit_status(status);
+  int status = wait_forwarding(pid, set);
+  if (holder) holder->stop(true);  // the final checkpoint, once the app is gone
+  return status < 0 ? kExitFailure : exit_status(status);
 }
 
 }  // namespace

@@ -32,9 +32,14 @@ with open("exports/report.csv", "w") as f:                  # [dirs] exports: re
     for name in sorted(os.listdir("data/blobs")):
         if name.endswith(".parquet"):
             f.write(f"{name},{os.path.getsize('data/blobs/' + name)}\n")
-with open("state/counter.txt", "w") as f:                   # default: local, synced
-    f.write("1\n")
+runs = 1                                                    # default: local, synced
+if os.path.exists("state/counter.txt"):
+    with open("state/counter.txt") as f:
+        runs = int(f.read()) + 1
+with open("state/counter.txt", "w") as f:
+    f.write(f"{runs}\n")
 
+print("run number (state/counter.txt):", runs)
 print("the app sees data/blobs:", sorted(os.listdir("data/blobs")))
 print("catalog rows:", db.execute("SELECT count(*) FROM parts").fetchone()[0])
 db.close()

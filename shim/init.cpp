@@ -11,9 +11,11 @@
 #include "shim/cwd.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
+#include "shim/holder_role.hpp"
 #include "shim/log.hpp"
 #include "shim/state.hpp"
 #include "sync/adopt.hpp"
+#include "sync/journal.hpp"
 #include "sync/skeleton.hpp"
 
 namespace fractfs::shim {
@@ -80,10 +82,16 @@ bool usable(const Config& cfg) {
 void before_fork() noexcept {
   fd_table::lock_all();
   cwd::lock();
+  journal::before_fork();
 }
 void after_fork() noexcept {
+  journal::after_fork();
   cwd::unlock();
   fd_table::unlock_all();
+}
+void after_fork_child() noexcept {
+  after_fork();
+  holder_role::after_fork_child();
 }
 
 void start(Config cfg, bool fresh) {
@@ -104,8 +112,9 @@ void start(Config cfg, bool fresh) {
     if (std::string line = summary(r); !line.empty()) say_once(log::Level::info, line);
     for (const std::string& p : r.problems) say_once(log::Level::warn, p);
   }
+  holder_role::at_start();  // the restore, before the app's main
   cwd::invalidate();
-  ::pthread_atfork(before_fork, after_fork, after_fork);
+  ::pthread_atfork(before_fork, after_fork, after_fork_child);
   __atomic_store_n(&g_active, true, __ATOMIC_RELEASE);
 }
 
@@ -130,3 +139,6 @@ void init() noexcept {
 
 // Runs before the app's own constructors and main.
 __attribute__((constructor(101))) static void fractfs_shim_constructor() { fractfs::shim::init(); }
+// Runs at a normal exit, after the app's own destructors: the holder's
+// final checkpoint.
+__attribute__((destructor(101))) static void fractfs_shim_destructor() { fractfs::shim::holder_role::at_exit(); }

@@ -25,13 +25,14 @@ int chdir_placed(Target& t) {
   return rc;
 }
 
-// realpath(remote_root), looked up once, when first needed.
+// realpath(remote_root), looked up once, when first needed. Leaked: app
+// threads may call realpath while static destructors run at exit.
 const std::string& remote_real() {
-  static const std::string real = [] {
+  static const std::string& real = *new std::string([] {
     char buf[PATH_MAX];
     const std::string& rr = g_state->remote_root;
     return std::string(REAL(realpath)(rr.c_str(), buf) ? buf : rr.c_str());
-  }();
+  }());
   return real;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "shim/fd_table.hpp"
+#include "shim/internal_fd.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/track.hpp"
@@ -31,6 +32,7 @@ void release(int fd) {
 using namespace fractfs::shim;
 
 SHIM_EXPORT int close(int fd) {
+  if (!t_bypass && internal_fd::is(fd)) return 0;  // fractfs's own: the app never opened it
   release(fd);
   return REAL(close)(fd);
 }
@@ -45,6 +47,13 @@ SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags) {
     // Nothing at or above the table's limit was ever recorded.
     auto limit = static_cast<unsigned>(fd_table::limit());
     for (unsigned fd = first; fd <= last && fd < limit; ++fd) release(static_cast<int>(fd));
+    // Around fractfs's own descriptors.
+    for (int own; !t_bypass && first <= last && (own = internal_fd::first_in(first, last)) >= 0;) {
+      if (static_cast<unsigned>(own) > first && REAL(close_range)(first, static_cast<unsigned>(own) - 1, flags) != 0)
+        return -1;
+      if (static_cast<unsigned>(own) == last) return 0;
+      first = static_cast<unsigned>(own) + 1;
+    }
   }
   return REAL(close_range)(first, last, flags);
 }
@@ -56,6 +65,7 @@ SHIM_EXPORT int dup(int fd) {
 }
 
 SHIM_EXPORT int dup2(int fd, int fd2) {
+  if (fd != fd2 && internal_fd::is(fd2)) internal_fd::taken(fd2);
   if (fd != fd2) release(fd2);
   int n = REAL(dup2)(fd, fd2);
   if (n >= 0) fd_table::copy(fd, n);
@@ -63,6 +73,7 @@ SHIM_EXPORT int dup2(int fd, int fd2) {
 }
 
 SHIM_EXPORT int dup3(int fd, int fd2, int flags) {
+  if (fd != fd2 && internal_fd::is(fd2)) internal_fd::taken(fd2);
   if (fd != fd2) release(fd2);
   int n = REAL(dup3)(fd, fd2, flags);
   if (n >= 0) fd_table::copy(fd, n);

@@ -86,7 +86,7 @@ int open_placed(int dirfd, const char* path, int flags, mode_t mode, Pass&& pass
         });
         if (fd >= 0) {
           fd_table::set(fd, t.vpath, fd_flags(writes(flags), t.remote(), remote_half));
-          if (writes(flags)) track::changed(t);
+          if (writes(flags)) track::opened(t);
         }
         return fd;
       },
@@ -114,7 +114,7 @@ FILE* fopen_placed(Target& t, const char* mode, bool creating, Open&& real_open)
   if (!f && retry_errno(errno) && relink(t, creating ? Kind::file : Kind::unknown, true)) f = real_open(t.at_path());
   if (f) {
     fd_table::set(::fileno(f), t.vpath, fd_flags(fopen_writes(mode), t.remote(), true));
-    if (fopen_writes(mode)) track::changed(t);
+    if (fopen_writes(mode)) track::opened(t);
   }
   return f;
 }

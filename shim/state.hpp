@@ -31,7 +31,11 @@ extern State* g_state;
 // redirected. Initial-exec TLS: one load, no call.
 extern __thread bool t_bypass __attribute__((tls_model("initial-exec")));
 
-inline bool shim_on() noexcept { return __builtin_expect(g_active && !t_bypass, 1); }
+// An acquire load (a plain load on x86): the holder's thread starts before
+// the constructor sets g_active, and must see g_state once it is set.
+inline bool shim_on() noexcept {
+  return __builtin_expect(__atomic_load_n(&g_active, __ATOMIC_ACQUIRE) && !t_bypass, 1);
+}
 
 // For the scope's life this thread's libc calls go straight to libc, so
 // shared code written with plain libc calls (sync/) works on physical paths.

@@ -1,5 +1,9 @@
 // Change tracking: the operations report every change to a path inside the
-// root here, for the checkpoint journal. Calls are cheap and never fail.
+// root here, and it goes to the journal (sync/journal.hpp) for the holder's
+// next checkpoint. Only what a checkpoint covers is recorded: local_synced
+// paths, and directories of a [dirs] tree (their local halves hold local
+// files). Calls are cheap (no system call once the journal is mapped) and
+// never fail.
 #pragma once
 
 #include <string_view>
@@ -8,11 +12,13 @@
 
 namespace fractfs::shim::track {
 
-// `t` was created, opened for writing, truncated, or had its metadata changed.
+// `t` was created, truncated, renamed into place, or had its metadata changed.
 void changed(const Target& t) noexcept;
-// `t` was removed.
+// `t` was opened for writing: it changes until closed.
+void opened(const Target& t) noexcept;
+// `t` was removed (or renamed away).
 void removed(const Target& t) noexcept;
-// A descriptor opened for writing on `vpath` was closed.
+// A descriptor opened for writing on `vpath` (absolute virtual path) was closed.
 void closed(std::string_view vpath) noexcept;
 
 }  // namespace fractfs::shim::track

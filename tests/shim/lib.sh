@@ -64,6 +64,7 @@ not_contains() { if [[ "$1" != *"$2"* ]]; then pass; else check_fail "$3: [$2] u
 write_config() {
   cat > "$ROOT/.fractfs.toml" <<TOML
 remote_root = "$REMOTE"
+scratch = "$(dirname "$ROOT")/scratch"
 [dirs]
 paths = ["data/blobs", "exports"]
 [ignore]
@@ -165,7 +166,8 @@ sh_x() { x sh -ec "$1"; }
 # TYPE is find's %y (f d l p s ...).
 phys_list() {
   [[ -e $1 ]] || { echo "(missing)"; return; }
-  find "$1" -mindepth 1 -printf '%y %P\n' | sort
+  # The checkpoint store is not part of what the app sees.
+  find "$1" -mindepth 1 \( -path "$REMOTE/_checkpoint" -prune \) -o -printf '%y %P\n' | sort
 }
 
 # expect_phys REL <<EOF

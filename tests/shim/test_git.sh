@@ -100,7 +100,7 @@ git_repo() {
   no_locks "git clone"
   # the remote tier holds no local-tier file, the root no remote-tier file
   eq "" "$(cd "$ROOT" && find data exports -type f | while read -r f; do [[ $(tier "$f") == remote ]] && echo "$f"; done)" "remote-tier files under ROOT"
-  eq "" "$(cd "$REMOTE" && find . -type f | while read -r f; do [[ $(tier "${f#./}") != remote ]] && echo "$f"; done)" "local-tier files under REMOTE"
+  eq "" "$(cd "$REMOTE" && find . -path ./_checkpoint -prune -o -type f -print | while read -r f; do [[ $(tier "${f#./}") != remote ]] && echo "$f"; done)" "local-tier files under REMOTE"
 }
 
 run_modes git git_repo

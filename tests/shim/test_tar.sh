@@ -131,7 +131,7 @@ tar_extract() {
   # nothing extracted landed outside its tier's place
   eq "" "$(cd "$ROOT" && find . -path ./.fractfs.toml -prune -o -type f -print | while read -r f; do
             [[ $(tier "${f#./}") == remote ]] && echo "$f"; done)" "remote-tier files under ROOT"
-  eq "" "$(cd "$REMOTE" && find . -type f -print | while read -r f; do
+  eq "" "$(cd "$REMOTE" && find . -path ./_checkpoint -prune -o -type f -print | while read -r f; do
             [[ $(tier "${f#./}") != remote ]] && echo "$f"; done)" "local-tier files under REMOTE"
 }
 

@@ -1,0 +1,55 @@
+#include "shim/internal_fd.hpp"
+
+#include <atomic>
+
+#include "shim/holder_role.hpp"
+
+namespace fractfs::shim::internal_fd {
+namespace {
+
+std::atomic<int> g_fds[kSlots] = {-1, -1, -1, -1};
+std::atomic<bool> g_any{false};
+
+}  // namespace
+
+void add(int fd) noexcept {
+  if (fd < 0) return;
+  for (auto& slot : g_fds) {
+    int expected = -1;
+    if (slot.compare_exchange_strong(expected, fd)) break;
+  }
+  g_any = true;
+}
+
+void clear() noexcept {
+  for (auto& slot : g_fds) slot = -1;
+  g_any = false;
+}
+
+bool is(int fd) noexcept {
+  if (!g_any.load(std::memory_order_relaxed)) return false;
+  for (auto& slot : g_fds)
+    if (slot.load(std::memory_order_relaxed) == fd) return true;
+  return false;
+}
+
+int first_in(unsigned first, unsigned last) noexcept {
+  if (!g_any.load(std::memory_order_relaxed)) return -1;
+  int best = -1;
+  for (auto& slot : g_fds) {
+    int fd = slot.load(std::memory_order_relaxed);
+    if (fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last && (best < 0 || fd < best))
+      best = fd;
+  }
+  return best;
+}
+
+void taken(int fd) noexcept {
+  for (auto& slot : g_fds) {
+    int expected = fd;
+    slot.compare_exchange_strong(expected, -1);
+  }
+  holder_role::disown("the app replaced one of fractfs's descriptors (dup2 onto it)");
+}
+
+}  // namespace fractfs::shim::internal_fd

@@ -1,0 +1,35 @@
+// _exit and _Exit end a process without running destructors: shells (dash,
+// bash) leave that way, so with bare LD_PRELOAD the holder would skip its
+// final checkpoint. exit() reaches the kernel through libc's internal
+// _exit, not through these, so the destructor's checkpoint is not doubled.
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim/holder_role.hpp"
+#include "shim/state.hpp"
+
+namespace fractfs::shim {
+namespace {
+
+// The system call itself, as libc's _exit makes it: no symbol lookup,
+// which a vfork child must not do.
+[[noreturn]] void end_process(int status) noexcept {
+  for (;;) {
+    ::syscall(SYS_exit_group, status);
+    ::syscall(SYS_exit, status);
+  }
+}
+
+}  // namespace
+
+SHIM_EXPORT void _exit(int status) {
+  holder_role::before_exit();
+  end_process(status);
+}
+
+SHIM_EXPORT void _Exit(int status) {
+  holder_role::before_exit();
+  end_process(status);
+}
+
+}  // namespace fractfs::shim

@@ -1,0 +1,113 @@
+#include "sync/gc.hpp"
+
+#include <algorithm>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "sync/crash.hpp"
+#include "sync/generation.hpp"
+#include "sync/model.hpp"
+#include "sync/store.hpp"
+#include "sync/tree.hpp"
+
+namespace fractfs {
+namespace {
+
+using IdSet = std::unordered_set<ObjectId, ObjectIdHash>;
+
+void drop_record(Store& store, std::uint64_t n) {
+  store.remove(keys::changes(n));
+  store.remove(keys::generation(n));
+}
+
+// Objects reachable from the tree `root`, read from the store; subtrees
+// already marked are skipped (unchanged directories share their ids).
+void mark_tree(Store& store, const ObjectId& root, IdSet& marked) {
+  if (!marked.insert(root).second) return;
+  std::string key = keys::object(root);
+  auto text = store.get(key);
+  if (!text) return;
+  for (const auto& [name, e] : parse_tree(*text, store.describe() + "/" + key)) {
+    if (e.is_dir()) mark_tree(store, e.content[0], marked);
+    else marked.insert(e.content.begin(), e.content.end());
+  }
+}
+
+void mark_model(const Model& model, IdSet& marked) {
+  marked.insert(model.root_tree());
+  model.for_each_dir([&](const std::string&, const Model::Dir& d) {
+    marked.insert(d.tree);
+    for (const auto& [name, e] : d.entries) marked.insert(e.content.begin(), e.content.end());
+  });
+}
+
+std::uint64_t sweep(Store& store, const std::vector<std::uint64_t>& kept, std::uint64_t current, const Model& model) {
+  IdSet marked;
+  mark_model(model, marked);
+  for (std::uint64_t g : kept)
+    if (g != current) mark_tree(store, read_generation(store, g).root, marked);
+  std::uint64_t deleted = 0;
+  std::string prefix = std::string(keys::objects) + "/";
+  for (const std::string& key : store.list(keys::objects)) {
+    std::string hex = key.substr(prefix.size());
+    hex.erase(std::remove(hex.begin(), hex.end(), '/'), hex.end());
+    auto id = ObjectId::parse(hex);
+    if (id && marked.count(*id)) continue;
+    store.remove(key);
+    ++deleted;
+    crash_point("gc");
+  }
+  return deleted + store.discard_abandoned();
+}
+
+}  // namespace
+
+GcReport collect_garbage(Store& store, std::uint64_t current, long keep, const Model& model, bool full_sweep) {
+  GcReport r;
+  std::vector<std::uint64_t> gens = list_generations(store);
+  std::uint64_t oldest_kept = current >= static_cast<std::uint64_t>(keep) ? current - keep + 1 : 1;
+  std::vector<std::uint64_t> kept, dropped;
+  for (std::uint64_t g : gens) {
+    if (g > current) drop_record(store, g);  // written by a checkpoint that never became current
+    else (g >= oldest_kept ? kept : dropped).push_back(g);
+  }
+  bool need_sweep = full_sweep;
+  std::size_t done = 0;
+  for (; done < dropped.size() && !need_sweep; ++done) {
+    std::uint64_t d = dropped[done];
+    // Garbage: released by d+1, not added back by d+2..current. Only if
+    // every link of that chain is sound; otherwise a sweep decides.
+    std::optional<Changes> next = read_changes(store, d + 1);
+    IdSet readded;
+    for (std::uint64_t k = d + 2; next && k <= current; ++k) {
+      auto c = read_changes(store, k);
+      if (!c) next.reset();
+      else readded.insert(c->added.begin(), c->added.end());
+    }
+    if (!next) {
+      need_sweep = true;
+      break;
+    }
+    for (const ObjectId& id : next->released) {
+      if (readded.count(id)) continue;
+      store.remove(keys::object(id));
+      ++r.objects_deleted;
+      crash_point("gc");
+    }
+    drop_record(store, d);
+    ++r.generations_dropped;
+  }
+  if (need_sweep) {
+    // Records first: a crash mid-sweep leaves no record naming a deleted object.
+    for (; done < dropped.size(); ++done) {
+      drop_record(store, dropped[done]);
+      ++r.generations_dropped;
+    }
+    r.objects_deleted += sweep(store, kept, current, model);
+    r.swept = true;
+  }
+  return r;
+}
+
+}  // namespace fractfs

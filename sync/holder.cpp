@@ -1,0 +1,283 @@
+#include "sync/holder.hpp"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "sync/parallel.hpp"
+#include "sync/sys.hpp"
+
+namespace fractfs {
+namespace {
+
+constexpr double kDrainEvery = 1.0;          // seconds between journal drains
+constexpr std::size_t kMaxPending = 200000;  // beyond: a walk is cheaper
+constexpr std::uint64_t kWatchFor = 12;      // checkpoints an open-for-writing file is re-examined
+constexpr std::size_t kMaxWatched = 4096;
+
+}  // namespace
+
+Holder::Holder(Engine& engine, Logger log) : engine_(engine), log_(std::move(log)) {}
+
+Holder::~Holder() {
+  stop(false);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+bool Holder::try_acquire() noexcept {
+  if (lock_.held()) return true;
+  if (!engine_.state().ensure() || !lock_.try_acquire(engine_.state().path("holder.lock"))) return false;
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_.fd(), 0) == 0) (void)!::pwrite(lock_.fd(), pid.data(), pid.size(), 0);
+  status_.holder_pid = ::getpid();
+  status_.holder_since_ns = sys::now_ns();
+  return true;
+}
+
+void Holder::adopt(Snapshot snap) { snap_ = std::move(snap); }
+
+// The snapshot and the journal.
+void Holder::prepare() {
+  if (!snap_) snap_ = load_snapshot(engine_);
+  status_.generation = snap_->current.number;
+  if (!journal_ok_) {
+    try {
+      journal_.open(engine_.state().path("journal"));
+      journal_ok_ = true;
+    } catch (const std::exception& e) {
+      fail(std::string("no write tracking, every checkpoint walks the whole root: ") + e.what());
+    }
+  }
+}
+
+void Holder::drain() {
+  if (!journal_ok_) {
+    lost_ = true;
+    return;
+  }
+  journal::Batch b = journal_.drain();
+  if (b.lost) lost_ = true;
+  for (auto& [event, rel] : b.events) {
+    if (event == journal::Event::opened && watched_.size() < kMaxWatched) watched_[rel] = taken_;
+    if (event == journal::Event::closed) watched_.erase(rel);
+    pending_.insert(std::move(rel));
+  }
+  if (pending_.size() > kMaxPending) {
+    pending_.clear();
+    lost_ = true;
+  }
+}
+
+bool Holder::reconcile_due() const noexcept {
+  long every = engine_.cfg().reconcile_every;
+  return lost_ || (every > 0 && taken_ % static_cast<std::uint64_t>(every) == 0);
+}
+
+CheckpointReport Holder::take(bool full, Progress* progress) {
+  prepare();
+  drain();
+  full = full || reconcile_due();
+  // Events recorded before the walk starts are covered by it.
+  std::uint64_t head = full && journal_ok_ ? journal_.head() : 0;
+  std::vector<std::string> paths(pending_.begin(), pending_.end());
+  for (const auto& [rel, since] : watched_) paths.push_back(rel);
+  CheckpointOptions opt;
+  opt.full = full;
+  opt.rehash = full && engine_.cfg().content_hash;
+  opt.progress = progress;
+  ++taken_;
+  CheckpointReport rep;
+  try {
+    try {
+      rep = checkpoint(engine_.env(), *snap_, paths, opt);
+    } catch (const StaleSnapshot& e) {
+      // Another writer moved the store on: take its generation as the base
+      // and make this node's tree current over it with a full walk.
+      log_(false, e.what());
+      snap_ = load_current(engine_.store(), &snap_->model);
+      opt.full = full = true;
+      head = journal_ok_ ? journal_.head() : 0;
+      rep = checkpoint(engine_.env(), *snap_, {}, opt);
+    }
+  } catch (const StoreError&) {
+    throw;  // pending_ stays: looked at again next time
+  } catch (...) {
+    lost_ = true;  // anything else: walk everything next time
+    throw;
+  }
+  pending_.clear();
+  if (full) {
+    if (journal_ok_) journal_.skip_to(head);
+    lost_ = false;
+    save_index(engine_, *snap_);
+  }
+  for (auto it = watched_.begin(); it != watched_.end();)
+    it = taken_ - it->second > kWatchFor ? watched_.erase(it) : std::next(it);
+  const Generation& g = rep.generation;
+  status_.generation = g.number;
+  status_.time_ns = sys::now_ns();
+  status_.duration = rep.seconds;
+  status_.files = g.files, status_.dirs = g.dirs, status_.symlinks = g.symlinks, status_.bytes = g.bytes;
+  if (rep.committed) status_.new_bytes = g.new_bytes;
+  status_.dirty = rep.kept_dirty;
+  ++status_.checkpoints;
+  status_.last_error.clear();
+  last_error_logged_.clear();
+  for (const std::string& p : rep.problems) log_(false, "checkpoint: " + p);
+  write_status();
+  return rep;
+}
+
+CheckpointReport Holder::checkpoint_here(bool full, Progress* progress) {
+  try {
+    return take(full, progress);
+  } catch (const std::exception& e) {
+    fail(std::string("checkpoint failed: ") + e.what());
+    throw;
+  }
+}
+
+bool Holder::take_logged(bool full) noexcept {
+  try {
+    take(full, nullptr);
+    return true;
+  } catch (const std::exception& e) {
+    fail(std::string("checkpoint failed (the previous generation stays current; retried later): ") + e.what());
+  } catch (...) {
+    fail("checkpoint failed: unknown error");
+  }
+  return false;
+}
+
+void Holder::fail(const std::string& what) noexcept {
+  try {
+    status_.last_error = what;
+    status_.last_error_ns = sys::now_ns();
+    write_status();
+    if (what != last_error_logged_) log_(true, what);  // once per distinct error
+    last_error_logged_ = what;
+  } catch (...) {
+  }
+}
+
+void Holder::write_status() noexcept {
+  try {
+    sys::write_file(engine_.state().path("status"), serialize(status_), false);
+  } catch (...) {
+  }
+}
+
+// One control request: "checkpoint [full]" takes one now and answers
+// "ok GENERATION COMMITTED SECONDS DIRTY"; "pending" answers "ok PATHS
+// LOST": how many paths changed since the last checkpoint (LOST: more, the
+// journal overflowed).
+void Holder::serve() noexcept {
+  int client = -1;
+  auto req = control_.accept_request(client);
+  if (!req) return;
+  std::string reply;
+  try {
+    if (*req == "pending") {
+      drain();
+      reply = fmt::format("ok {} {}", pending_.size(), lost_ ? 1 : 0);
+    } else if (*req == "checkpoint" || *req == "checkpoint full") {
+      CheckpointReport r = take(*req == "checkpoint full", nullptr);
+      reply = fmt::format("ok {} {} {:.6f} {}", r.generation.number, r.committed ? 1 : 0, r.seconds, r.kept_dirty);
+    } else {
+      reply = "error unknown request '" + *req + "'";
+    }
+  } catch (const std::exception& e) {
+    fail(std::string("checkpoint failed: ") + e.what());
+    reply = std::string("error ") + e.what();
+  }
+  ControlServer::reply(client, reply);
+}
+
+void Holder::loop() noexcept {
+  double interval = engine_.cfg().sync_interval;
+  take_logged(true);  // the start-up reconcile
+  double next_drain = sys::seconds_now() + kDrainEvery;
+  double next_checkpoint = sys::seconds_now() + interval;
+  while (!stop_.load()) {
+    double now = sys::seconds_now();
+    double until = interval > 0 ? std::min(next_drain, next_checkpoint) : next_drain;
+    struct pollfd fds[2] = {{control_.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    int ms = std::max(0, static_cast<int>((until - now) * 1000) + 1);
+    if (::poll(fds, 2, ms) > 0 && (fds[0].revents & POLLIN)) serve();
+    if (stop_.load()) break;
+    now = sys::seconds_now();
+    if (now >= next_drain) {
+      try {
+        drain();
+      } catch (const std::exception& e) {
+        fail(std::string("reading the journal: ") + e.what());
+        lost_ = true;
+      }
+      next_drain = now + kDrainEvery;
+    }
+    if (interval > 0 && now >= next_checkpoint) {
+      take_logged(false);
+      next_checkpoint = sys::seconds_now() + interval;
+    }
+  }
+  // Requests from now on find no socket and wait for the lock instead.
+  control_.unlink();
+  if (final_.load() && !disowned_.load()) take_logged(false);
+}
+
+void* Holder::thread_main(void* self) noexcept {
+  if (g_worker_start) g_worker_start();
+  static_cast<Holder*>(self)->loop();
+  return nullptr;
+}
+
+bool Holder::start() noexcept {
+  if (running_) return true;
+  // The snapshot is loaded in the thread: the app's start does not wait.
+  if (control_.fd() < 0 && !control_.listen(engine_.state().path("holder.sock")))
+    fail("no control socket, `fractfs sync` cannot reach this holder: cannot listen on " +
+         engine_.state().path("holder.sock") + ": " + strerror(errno));
+  if (wake_fd_ < 0) wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  // The thread must never run the app's signal handlers.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  running_ = ::pthread_create(&thread_, nullptr, thread_main, this) == 0;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (!running_) fail("cannot start the checkpoint thread");
+  return running_;
+}
+
+void Holder::disown() noexcept {
+  disowned_ = true;
+  stop_ = true;
+  std::uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+std::vector<int> Holder::descriptors() const { return {lock_.fd(), control_.fd(), wake_fd_}; }
+
+void Holder::stop(bool final_checkpoint) noexcept {
+  if (!running_) return;
+  final_ = final_checkpoint && !disowned_;
+  stop_ = true;
+  std::uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+  ::pthread_join(thread_, nullptr);
+  running_ = false;
+}
+
+void Holder::abandon_after_fork() noexcept {
+  running_ = false;  // the thread is the parent's
+  lock_.abandon_after_fork();
+  control_.abandon_after_fork();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+}  // namespace fractfs

@@ -1,0 +1,97 @@
+// The holder: the one process per root and node that checkpoints. It holds
+// holder.lock, drains the journal, runs a checkpoint every sync_interval
+// (a full reconcile at start and every reconcile_every checkpoints, or
+// when the journal lost events), answers `fractfs sync` on its control
+// socket, and takes a final checkpoint when stopped.
+//
+// fractfs-run is the holder of its app; under a bare LD_PRELOAD the first
+// process of the app is, and another one takes over when it exits.
+#pragma once
+
+#include <pthread.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "sync/checkpoint.hpp"
+#include "sync/control.hpp"
+#include "sync/engine.hpp"
+#include "sync/journal.hpp"
+#include "sync/state_dir.hpp"
+#include "sync/status.hpp"
+
+namespace fractfs {
+
+class Holder {
+ public:
+  // Messages for the app's log: (is_error, text).
+  using Logger = std::function<void(bool, const std::string&)>;
+
+  Holder(Engine& engine, Logger log);
+  ~Holder();
+  Holder(const Holder&) = delete;
+  Holder& operator=(const Holder&) = delete;
+
+  // holder.lock, without waiting. False when another process holds it.
+  bool try_acquire() noexcept;
+  bool held() const noexcept { return lock_.held(); }
+  // The snapshot just restored: no need to load one.
+  void adopt(Snapshot snap);
+
+  // The helper thread (signals blocked in it). False if it could not start.
+  bool start() noexcept;
+  // Stops the thread; with `final_checkpoint`, after one last checkpoint.
+  void stop(bool final_checkpoint) noexcept;
+
+  // One checkpoint in the caller's thread (no helper thread running).
+  CheckpointReport checkpoint_here(bool full, Progress* progress);
+
+  // In a forked child: forget the lock, the socket and the thread (they are
+  // the parent's), without touching them.
+  void abandon_after_fork() noexcept;
+  // Stop checkpointing at once and for good, from any thread (the lock
+  // can no longer be trusted); stop() then joins without a final checkpoint.
+  void disown() noexcept;
+
+  // The descriptors it keeps open (lock, socket, wake-up).
+  std::vector<int> descriptors() const;
+
+ private:
+  static void* thread_main(void* self) noexcept;
+  void loop() noexcept;
+  void prepare();
+  void drain();
+  CheckpointReport take(bool full, Progress* progress);
+  bool take_logged(bool full) noexcept;
+  void serve() noexcept;
+  void write_status() noexcept;
+  void fail(const std::string& what) noexcept;
+  bool reconcile_due() const noexcept;
+
+  Engine& engine_;
+  Logger log_;
+  FileLock lock_;
+  ControlServer control_;
+  journal::Reader journal_;
+  bool journal_ok_ = false;
+  std::optional<Snapshot> snap_;
+  std::set<std::string> pending_;
+  std::map<std::string, std::uint64_t> watched_;  // opened for writing: path -> checkpoint count then
+  bool lost_ = true;  // a full walk is due (the first checkpoint is the start-up reconcile)
+  std::uint64_t taken_ = 0;
+  Status status_;
+  std::string last_error_logged_;
+
+  pthread_t thread_{};
+  bool running_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> final_{false};
+  std::atomic<bool> disowned_{false};
+  int wake_fd_ = -1;
+};
+
+}  // namespace fractfs
