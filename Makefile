@@ -14,7 +14,7 @@ CXX ?= g++
 MAKEFLAGS += --no-builtin-rules
 
 DEB_PACKAGES := g++ make git python3 libtomlplusplus-dev libfmt-dev libboost-dev catch2 \
-                sqlite3 tar coreutils findutils gnuplot-nox libxxhash-dev rsync
+                sqlite3 libsqlite3-dev tar coreutils findutils gnuplot-nox libxxhash-dev rsync
 
 CPPFLAGS := -I. -DFMT_HEADER_ONLY -DTOML_HEADER_ONLY=0 -MMD -MP
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden \
@@ -38,6 +38,10 @@ objs = $(patsubst %.cpp,$(OBJ)/%.o,$(1))
 RESOLVER_SRC := $(wildcard resolver/*.cpp)
 SHIM_SRC     := $(wildcard shim/*.cpp)
 SYNC_SRC     := $(wildcard sync/*.cpp)
+# What the preloaded library takes from sync/: recording changes and finding
+# the helper. Checkpoints, restores and stores run in the helper process.
+SHIM_SYNC_SRC := sync/journal.cpp sync/state_dir.cpp sync/control.cpp sync/presence.cpp sync/sys.cpp \
+                 sync/fileops.cpp sync/object_id.cpp
 CLI_COMMON   := cli/args.cpp cli/common.cpp
 FRACTFS_SRC  := $(CLI_COMMON) cli/fractfs_main.cpp $(wildcard cli/cmd_*.cpp) cli/json.cpp cli/sync_cli.cpp \
                 cli/tier_count.cpp $(SYNC_SRC)
@@ -96,23 +100,26 @@ ifeq ($(SAN),)
 else
   SHIM_LIBS := -static-libstdc++ -static-libgcc
 endif
-$(SHIM_LIB): $(call objs,$(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER) $(SHIM_MAP)
+$(SHIM_LIB): $(call objs,$(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER) $(SHIM_MAP)
 	@mkdir -p $(dir $@)
-	$(CXX) -shared $(CXXFLAGS) $(call objs,$(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER) -o $@ $(LDFLAGS) \
+	$(CXX) -shared $(CXXFLAGS) $(call objs,$(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER) -o $@ $(LDFLAGS) \
 	  -Wl,--exclude-libs,ALL -Wl,--version-script=$(SHIM_MAP) -Wl,-z,defs -Wl,-O1 -Wl,-z,pack-relative-relocs \
 	  $(SHIM_LIBS)
 
+# What the processes that checkpoint (never an app process) link besides.
+SYNC_LIBS := -lsqlite3 -pthread
+
 $(FRACTFS): $(call objs,$(FRACTFS_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
 
 $(FRACTFS_RUN): $(call objs,$(RUN_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
 
 $(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp $(SYNC_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
 
 $(GIT_DIFF): $(call objs,tests/git_differential.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
@@ -124,7 +131,7 @@ $(STRESS): $(call objs,tests/shim/stress.cpp)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread
 
-$(STRESS_IN): $(call objs,tests/shim/stress.cpp $(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER)
+$(STRESS_IN): $(call objs,tests/shim/stress.cpp $(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread -Wl,--export-dynamic
 

@@ -68,7 +68,10 @@ void print_json(Engine& engine, const Facts& f) {
   const Status& s = f.status;
   if (s.time_ns) o.add("last_checkpoint", sys::utc_time(s.time_ns)).add("last_duration", s.duration);
   else o.add_null("last_checkpoint");
-  o.add("dirty_kept", s.dirty);
+  o.add("dirty_kept", s.dirty).add("torn", s.torn);
+  std::string list;
+  for (const std::string& u : s.unsettled) list += (list.empty() ? "" : ",") + json_string(u);
+  o.add_raw("unsettled", "[" + list + "]");
   if (f.pending >= 0) o.add("dirty_now", f.pending).add("dirty_now_incomplete", f.pending_lost);
   else o.add_null("dirty_now");
   if (s.last_error.empty()) o.add_null("last_error");
@@ -105,6 +108,7 @@ void print_text(Engine& engine, const Facts& f) {
     std::printf("last checkpoint   %s, took %.3f s%s\n", when(s.time_ns).c_str(), s.duration,
                 s.dirty ? fmt::format(", {} file(s) kept at an older version (changing while read)", s.dirty).c_str()
                         : "");
+  for (const std::string& u : s.unsettled) std::printf("not consistent    %s\n", u.c_str());
   if (f.pending >= 0)
     std::printf("changed since     %ld path(s)%s\n", f.pending, f.pending_lost ? " or more (a full walk is due)" : "");
   if (!s.last_error.empty()) std::printf("last error        %s: %s\n", when(s.last_error_ns).c_str(), s.last_error.c_str());

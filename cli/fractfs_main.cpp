@@ -14,6 +14,7 @@ const Command kCommands[] = {
     {"sync", "take a checkpoint now", cmd_sync},
     {"restore", "restore a generation into the root", cmd_restore},
     {"log", "list the generations kept", cmd_log},
+    {"helper", "the checkpointing helper libfractfs.so starts (internal)", cmd_helper},
 };
 
 void usage(std::FILE* out) {

@@ -150,12 +150,10 @@ std::unique_ptr<Holder> take_charge(Engine& engine, bool verbose, std::vector<st
   auto holder = std::make_unique<Holder>(engine, say);
   if (!holder->try_acquire()) {
     if (verbose) say(false, "another process of this app is the holder: it checkpoints");
-    env.push_back("FRACTFS_INTERNAL_HOLDER=0");
     return nullptr;
   }
   if (r.restored_now) holder->adopt(std::move(snap));
   if (!holder->start()) return nullptr;
-  env.push_back("FRACTFS_INTERNAL_HOLDER=" + std::to_string(::getpid()));
   return holder;
 }
 

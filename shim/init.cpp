@@ -11,12 +11,11 @@
 #include "shim/cwd.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
-#include "shim/holder_role.hpp"
+#include "shim/helper_client.hpp"
 #include "shim/log.hpp"
+#include "shim/track.hpp"
 #include "shim/state.hpp"
-#include "sync/adopt.hpp"
 #include "sync/journal.hpp"
-#include "sync/skeleton.hpp"
 
 namespace fractfs::shim {
 
@@ -91,10 +90,11 @@ void after_fork() noexcept {
 }
 void after_fork_child() noexcept {
   after_fork();
-  holder_role::after_fork_child();
+  track::after_fork_child();
+  helper_client::after_fork_child();
 }
 
-void start(Config cfg, bool fresh) {
+void start(Config cfg) {
   auto* s = new State();
   s->cfg = std::move(cfg);
   s->root = s->cfg.root;
@@ -104,15 +104,8 @@ void start(Config cfg, bool fresh) {
   s->lib_path = own_path();
   if (const char* snap = ::getenv(kSnapshotVar)) s->snapshot = snap;
   g_state = s;  // read by what follows; redirection stays off until g_active
-  if (fresh) {
-    // The first process of a tree started without fractfs-run does its job.
-    Bypass off;
-    prepare_skeleton(s->cfg);
-    AdoptReport r = adopt_layout(s->cfg, s->resolver);
-    if (std::string line = summary(r); !line.empty()) say_once(log::Level::info, line);
-    for (const std::string& p : r.problems) say_once(log::Level::warn, p);
-  }
-  holder_role::at_start();  // the restore, before the app's main
+  // The layout and the restore (by the helper), before the app's main.
+  helper_client::at_start();
   cwd::invalidate();
   ::pthread_atfork(before_fork, after_fork, after_fork_child);
   __atomic_store_n(&g_active, true, __ATOMIC_RELEASE);
@@ -127,7 +120,7 @@ void init() noexcept {
   try {
     Config cfg;
     bool fresh = !inherit(cfg);
-    if ((fresh ? load_fresh(cfg) : true) && usable(cfg)) start(std::move(cfg), fresh);
+    if ((fresh ? load_fresh(cfg) : true) && usable(cfg)) start(std::move(cfg));
     ::setenv(kSaidVar, "1", 1);
   } catch (const std::exception& e) {
     log::fault("init", e.what());
@@ -139,6 +132,6 @@ void init() noexcept {
 
 // Runs before the app's own constructors and main.
 __attribute__((constructor(101))) static void fractfs_shim_constructor() { fractfs::shim::init(); }
-// Runs at a normal exit, after the app's own destructors: the holder's
-// final checkpoint.
-__attribute__((destructor(101))) static void fractfs_shim_destructor() { fractfs::shim::holder_role::at_exit(); }
+// Runs at a normal exit, after the app's own destructors: the first
+// process waits for the exit checkpoint.
+__attribute__((destructor(101))) static void fractfs_shim_destructor() { fractfs::shim::helper_client::at_exit(); }

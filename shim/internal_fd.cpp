@@ -2,7 +2,6 @@
 
 #include <atomic>
 
-#include "shim/holder_role.hpp"
 
 namespace fractfs::shim::internal_fd {
 namespace {
@@ -49,7 +48,6 @@ void taken(int fd) noexcept {
     int expected = fd;
     slot.compare_exchange_strong(expected, -1);
   }
-  holder_role::disown("the app replaced one of fractfs's descriptors (dup2 onto it)");
 }
 
 }  // namespace fractfs::shim::internal_fd

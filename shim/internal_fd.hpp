@@ -1,7 +1,8 @@
-// Descriptors fractfs itself keeps open in an app process (the holder's
-// lock, control socket and wake-up descriptor). An app that closes "all
-// descriptors" must not close these: close() pretends, close_range()
-// skips them. One that dup2()s over one takes it; the holder then stops.
+// Descriptors fractfs itself keeps open in an app process (the presence
+// lock that tells the helper the app runs). An app that closes "all
+// descriptors" must not close these: close() pretends, close_range() skips
+// them. One that dup2()s over one takes it (and the helper then sees this
+// process as gone).
 #pragma once
 
 namespace fractfs::shim::internal_fd {
@@ -13,7 +14,7 @@ void clear() noexcept;
 bool is(int fd) noexcept;
 // Lowest internal descriptor in [first, last], or -1.
 int first_in(unsigned first, unsigned last) noexcept;
-// The app took `fd` over (dup2 onto it): forget it and tell the holder.
+// The app took `fd` over (dup2 onto it): forget it.
 void taken(int fd) noexcept;
 
 }  // namespace fractfs::shim::internal_fd

@@ -1,11 +1,12 @@
 // _exit and _Exit end a process without running destructors: shells (dash,
-// bash) leave that way, so with bare LD_PRELOAD the holder would skip its
-// final checkpoint. exit() reaches the kernel through libc's internal
-// _exit, not through these, so the destructor's checkpoint is not doubled.
+// bash) leave that way, so with bare LD_PRELOAD the app's first process
+// would not wait for its exit checkpoint. exit() reaches the kernel through
+// libc's internal _exit, not through these, so the destructor's wait is
+// not doubled.
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "shim/holder_role.hpp"
+#include "shim/helper_client.hpp"
 #include "shim/state.hpp"
 
 namespace fractfs::shim {
@@ -23,12 +24,12 @@ namespace {
 }  // namespace
 
 SHIM_EXPORT void _exit(int status) {
-  holder_role::before_exit();
+  helper_client::at_exit();
   end_process(status);
 }
 
 SHIM_EXPORT void _Exit(int status) {
-  holder_role::before_exit();
+  helper_client::at_exit();
   end_process(status);
 }
 

@@ -6,6 +6,7 @@
 // never fail.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "shim/mapping.hpp"
@@ -20,5 +21,15 @@ void opened(const Target& t) noexcept;
 void removed(const Target& t) noexcept;
 // A descriptor opened for writing on `vpath` (absolute virtual path) was closed.
 void closed(std::string_view vpath) noexcept;
+
+// Something was recorded (by any process of the app) that no checkpoint
+// holds yet, or a file is open for writing, or the journal cannot tell.
+bool unsaved() noexcept;
+// No helper drained the journal lately (it may be gone); and whether this
+// process recorded anything.
+bool helper_quiet(std::int64_t now_s) noexcept;
+bool recorded_here() noexcept;
+// In a forked child: record even what the parent already did.
+void after_fork_child() noexcept;
 
 }  // namespace fractfs::shim::track

@@ -23,9 +23,55 @@
 namespace fractfs {
 namespace {
 
+constexpr std::size_t kMaxUnsettled = 20;
+
+void unsettled(CheckpointReport& rep, const std::string& rel, const std::string& what) {
+  if (rep.unsettled.size() < kMaxUnsettled) rep.unsettled.push_back(rel + ": " + what);
+}
+
+std::string parent_of(const std::string& rel) {
+  std::size_t slash = rel.rfind('/');
+  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
+}
+
+// A database was read with its log: the -wal entry is the one read with
+// it (or none), and its -shm and -journal are never in a checkpoint.
+void settle_sidecars(Snapshot& snap, const std::string& rel, Capture& c, std::set<std::string>& settled) {
+  std::string wal = rel + "-wal";
+  if (c.wal) snap.model.set(wal, std::move(*c.wal));
+  else snap.model.remove(wal);
+  settled.insert(wal);
+  for (const char* suffix : {"-shm", "-journal"}) snap.model.remove(rel + suffix);
+}
+
+// A file that changed during every read keeps its previous version (a new
+// one stays out) for a while, then the last copy read is stored; a
+// database keeps its previous version until SQLite lets it be read. Both
+// are listed in the status.
+void unstable(Snapshot& snap, const std::string& rel, Capture& c, CheckpointReport& rep, double settle_seconds) {
+  snap.retry.push_back(rel);
+  std::int64_t now = sys::now_ns();
+  std::int64_t since = snap.unsettled_since.try_emplace(rel, now).first->second;
+  bool settle = !c.database && static_cast<double>(now - since) / 1e9 >= settle_seconds;
+  if (!settle) {
+    ++rep.kept_dirty;
+    const Entry* old = snap.model.find(rel);
+    std::string why = c.database ? c.error : "changed during every read";
+    return unsettled(rep, rel, why + (old ? "; the previous version is kept" : "; not in the checkpoint yet"));
+  }
+  snap.model.set(rel, std::move(c.entry));
+  ++rep.torn;
+  unsettled(rep, rel, "changed during every read for " + std::to_string((now - since) / 1000000000) +
+                          " s; stored as last read, which may be inconsistent");
+}
+
 // Reads the listed files (in parallel) and puts what was read in the model.
+// Entries set along with a database (its -wal) go into `settled`: the scan
+// may have seen them vanish before the capture saw them again.
 void capture_all(const SyncEnv& env, Snapshot& snap, Scanner& scan, int root_fd, CheckpointReport& rep,
-                 Generation& gen, Progress* progress) {
+                 Generation& gen, const CheckpointOptions& opt, std::set<std::string>& settled) {
+  Progress* progress = opt.progress;
+  double settle_seconds = opt.settle_seconds;
   // A path can be queued twice: listed, and found in a new directory.
   std::sort(scan.to_read.begin(), scan.to_read.end());
   scan.to_read.erase(std::unique(scan.to_read.begin(), scan.to_read.end()), scan.to_read.end());
@@ -33,8 +79,10 @@ void capture_all(const SyncEnv& env, Snapshot& snap, Scanner& scan, int root_fd,
   unsigned threads = worker_count(results.size());
   std::vector<std::vector<char>> buffers(threads);
   PutOnce once;
+  CaptureSource src{root_fd, env.cfg.root_real.empty() ? env.cfg.root : env.cfg.root_real, snap.model, env.store,
+                    once};
   parallel_for(results.size(), threads, [&](std::size_t i, unsigned w) {
-    results[i] = capture_file(root_fd, scan.to_read[i], snap.model, env.store, once, buffers[w]);
+    results[i] = capture_file(src, scan.to_read[i], buffers[w]);
     if (progress) progress->add(1, results[i].entry.size);
   });
   std::vector<std::string> again;
@@ -46,17 +94,18 @@ void capture_all(const SyncEnv& env, Snapshot& snap, Scanner& scan, int root_fd,
     switch (c.outcome) {
       case Capture::Outcome::ok:
         ++rep.read;
-        if (snap.model.dir(rel.substr(0, rel.rfind('/') == std::string::npos ? 0 : rel.rfind('/'))))
-          snap.model.set(rel, std::move(c.entry));
-        else
+        if (!snap.model.dir(parent_of(rel))) {
           snap.retry.push_back(rel);
+          break;
+        }
+        snap.model.set(rel, std::move(c.entry));
+        snap.unsettled_since.erase(rel);
+        if (c.database) settle_sidecars(snap, rel, c, settled);
         break;
       case Capture::Outcome::vanished: scan.gone.push_back(rel); break;
       case Capture::Outcome::not_regular: again.push_back(rel); break;
       case Capture::Outcome::unstable:
-        ++rep.kept_dirty;
-        snap.retry.push_back(rel);
-        break;
+      case Capture::Outcome::busy: unstable(snap, rel, c, rep, settle_seconds); break;
       case Capture::Outcome::unreadable: scan.problem(rel + ": " + c.error); break;
     }
   }
@@ -141,8 +190,11 @@ CheckpointReport checkpoint(const SyncEnv& env, Snapshot& snap, const std::vecto
   Generation gen;
   gen.full = opt.full;
   gen.host = host_name();
-  capture_all(env, snap, scan, root.fd(), rep, gen, opt.progress);
+  std::set<std::string> settled;
+  capture_all(env, snap, scan, root.fd(), rep, gen, opt, settled);
   for (const std::string& rel : scan.gone) {
+    if (settled.count(rel)) continue;
+    snap.unsettled_since.erase(rel);
     if (snap.model.find(rel)) ++rep.removed;
     snap.model.remove(rel);
   }

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,10 @@ struct Snapshot {
   // computed against it. Not `current` after a restore of an older one.
   std::uint64_t base = 0;
   std::vector<std::string> retry;  // looked at again next time: changing while read, or too recent to trust
+  // Files that changed during every read, since when (sys::now_ns): their
+  // previous version is kept (a new one is left out) for settle_seconds,
+  // then what was read is stored.
+  std::map<std::string, std::int64_t> unsettled_since;
 };
 
 // Another writer made a generation since this snapshot was taken: reload it.
@@ -52,14 +58,20 @@ struct CheckpointOptions {
   bool full = false;    // walk the whole root (a reconcile)
   bool rehash = false;  // with `full`: read every file, trust no quick check
   Progress* progress = nullptr;
+  // How long a file that changes during every read keeps its previous
+  // version before the copy as read (maybe inconsistent) is stored.
+  double settle_seconds = 60;
 };
 
 struct CheckpointReport {
   bool committed = false;  // a new generation was made
   Generation generation;   // the current one afterwards (number 0: none)
   std::uint64_t examined = 0, read = 0, kept_dirty = 0, removed = 0;
+  std::uint64_t torn = 0;  // stored as read although they changed during every read
   double seconds = 0;
   std::vector<std::string> problems;  // files that could not be read, and the like (capped)
+  // Files not captured consistently this time, "PATH: what happened" (capped).
+  std::vector<std::string> unsettled;
 };
 
 // `paths`: root-relative paths that may have changed. Throws StoreError

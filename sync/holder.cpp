@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -17,12 +18,16 @@ namespace {
 
 constexpr double kDrainEvery = 1.0;          // seconds between journal drains
 constexpr std::size_t kMaxPending = 200000;  // beyond: a walk is cheaper
-constexpr std::uint64_t kWatchFor = 12;      // checkpoints an open-for-writing file is re-examined
-constexpr std::size_t kMaxWatched = 4096;
 
 }  // namespace
 
-Holder::Holder(Engine& engine, Logger log) : engine_(engine), log_(std::move(log)) {}
+Holder::Holder(Engine& engine, Logger log)
+    : engine_(engine),
+      log_(std::move(log)),
+      writers_(engine.cfg().root_real.empty() ? engine.cfg().root : engine.cfg().root_real) {
+  // For tests: how long a file changing during every read keeps its previous version.
+  if (const char* s = ::getenv("FRACTFS_INTERNAL_SETTLE_SECONDS")) settle_seconds_ = std::atof(s);
+}
 
 Holder::~Holder() {
   stop(false);
@@ -62,10 +67,10 @@ void Holder::drain() {
   }
   journal::Batch b = journal_.drain();
   if (b.lost) lost_ = true;
-  for (auto& [event, rel] : b.events) {
-    if (event == journal::Event::opened && watched_.size() < kMaxWatched) watched_[rel] = taken_;
-    if (event == journal::Event::closed) watched_.erase(rel);
-    pending_.insert(std::move(rel));
+  for (journal::Record& r : b.events) {
+    if (r.event == journal::Event::opened) writers_.opened(r.path, r.pid);
+    if (r.event == journal::Event::closed) writers_.closed(r.path, r.pid);
+    pending_.insert(std::move(r.path));
   }
   if (pending_.size() > kMaxPending) {
     pending_.clear();
@@ -81,15 +86,18 @@ bool Holder::reconcile_due() const noexcept {
 CheckpointReport Holder::take(bool full, Progress* progress) {
   prepare();
   drain();
+  std::uint64_t drained_to = journal_ok_ ? journal_.consumed() : 0;
   full = full || reconcile_due();
   // Events recorded before the walk starts are covered by it.
   std::uint64_t head = full && journal_ok_ ? journal_.head() : 0;
+  writers_.prune();
   std::vector<std::string> paths(pending_.begin(), pending_.end());
-  for (const auto& [rel, since] : watched_) paths.push_back(rel);
+  for (std::string& rel : writers_.paths()) paths.push_back(std::move(rel));
   CheckpointOptions opt;
   opt.full = full;
   opt.rehash = full && engine_.cfg().content_hash;
   opt.progress = progress;
+  opt.settle_seconds = settle_seconds_;
   ++taken_;
   CheckpointReport rep;
   try {
@@ -116,8 +124,9 @@ CheckpointReport Holder::take(bool full, Progress* progress) {
     lost_ = false;
     save_index(engine_, *snap_);
   }
-  for (auto it = watched_.begin(); it != watched_.end();)
-    it = taken_ - it->second > kWatchFor ? watched_.erase(it) : std::next(it);
+  // What an exiting app process asks: is there anything to wait for?
+  if (journal_ok_)
+    journal_.set_saved(writers_.size() || rep.kept_dirty ? journal::Reader::kNotSaved : full ? head : drained_to);
   const Generation& g = rep.generation;
   status_.generation = g.number;
   status_.time_ns = sys::now_ns();
@@ -125,10 +134,13 @@ CheckpointReport Holder::take(bool full, Progress* progress) {
   status_.files = g.files, status_.dirs = g.dirs, status_.symlinks = g.symlinks, status_.bytes = g.bytes;
   if (rep.committed) status_.new_bytes = g.new_bytes;
   status_.dirty = rep.kept_dirty;
+  status_.torn = rep.torn;
+  status_.unsettled = rep.unsettled;
   ++status_.checkpoints;
   status_.last_error.clear();
   last_error_logged_.clear();
   for (const std::string& p : rep.problems) log_(false, "checkpoint: " + p);
+  for (const std::string& p : rep.unsettled) log_(false, "checkpoint: " + p);
   write_status();
   return rep;
 }
@@ -185,7 +197,8 @@ void Holder::serve() noexcept {
     if (*req == "pending") {
       drain();
       reply = fmt::format("ok {} {}", pending_.size(), lost_ ? 1 : 0);
-    } else if (*req == "checkpoint" || *req == "checkpoint full") {
+    } else if (*req == "checkpoint" || *req == "checkpoint full" || *req == "checkpoint exit") {
+      if (*req == "checkpoint exit") exit_requested_ = sys::seconds_now();
       CheckpointReport r = take(*req == "checkpoint full", nullptr);
       reply = fmt::format("ok {} {} {:.6f} {}", r.generation.number, r.committed ? 1 : 0, r.seconds, r.kept_dirty);
     } else {
@@ -208,7 +221,11 @@ void Holder::loop() noexcept {
     double until = interval > 0 ? std::min(next_drain, next_checkpoint) : next_drain;
     struct pollfd fds[2] = {{control_.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     int ms = std::max(0, static_cast<int>((until - now) * 1000) + 1);
-    if (::poll(fds, 2, ms) > 0 && (fds[0].revents & POLLIN)) serve();
+    if (::poll(fds, 2, ms) > 0) {
+      std::uint64_t n;
+      if (fds[1].revents & POLLIN) (void)!::read(wake_fd_, &n, sizeof n);
+      if (fds[0].revents & POLLIN) serve();
+    }
     if (stop_.load()) break;
     now = sys::seconds_now();
     if (now >= next_drain) {
@@ -220,7 +237,7 @@ void Holder::loop() noexcept {
       }
       next_drain = now + kDrainEvery;
     }
-    if (interval > 0 && now >= next_checkpoint) {
+    if (soon_.exchange(false) || (interval > 0 && now >= next_checkpoint)) {
       take_logged(false);
       next_checkpoint = sys::seconds_now() + interval;
     }
@@ -251,6 +268,12 @@ bool Holder::start() noexcept {
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (!running_) fail("cannot start the checkpoint thread");
   return running_;
+}
+
+void Holder::checkpoint_soon() noexcept {
+  soon_ = true;
+  std::uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
 }
 
 void Holder::disown() noexcept {

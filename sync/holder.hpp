@@ -12,7 +12,6 @@
 
 #include <atomic>
 #include <functional>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,6 +20,7 @@
 #include "sync/control.hpp"
 #include "sync/engine.hpp"
 #include "sync/journal.hpp"
+#include "sync/open_writers.hpp"
 #include "sync/state_dir.hpp"
 #include "sync/status.hpp"
 
@@ -46,6 +46,12 @@ class Holder {
   bool start() noexcept;
   // Stops the thread; with `final_checkpoint`, after one last checkpoint.
   void stop(bool final_checkpoint) noexcept;
+
+  // Asks the thread for a checkpoint as soon as it can (from any thread).
+  void checkpoint_soon() noexcept;
+  // When an app process last asked for its exit checkpoint ("checkpoint
+  // exit"), on sys::seconds_now()'s clock; 0: never. The app may be gone soon.
+  double exit_requested() const noexcept { return exit_requested_.load(); }
 
   // One checkpoint in the caller's thread (no helper thread running).
   CheckpointReport checkpoint_here(bool full, Progress* progress);
@@ -80,7 +86,7 @@ class Holder {
   bool journal_ok_ = false;
   std::optional<Snapshot> snap_;
   std::set<std::string> pending_;
-  std::map<std::string, std::uint64_t> watched_;  // opened for writing: path -> checkpoint count then
+  OpenWriters writers_;  // open for writing somewhere in the app: looked at by every checkpoint
   bool lost_ = true;  // a full walk is due (the first checkpoint is the start-up reconcile)
   std::uint64_t taken_ = 0;
   Status status_;
@@ -91,6 +97,9 @@ class Holder {
   std::atomic<bool> stop_{false};
   std::atomic<bool> final_{false};
   std::atomic<bool> disowned_{false};
+  std::atomic<bool> soon_{false};
+  std::atomic<double> exit_requested_{0};
+  double settle_seconds_ = 60;
   int wake_fd_ = -1;
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,7 +33,7 @@ static_assert(std::atomic<char*>::is_always_lock_free);
 static_assert(std::is_trivially_destructible_v<Writer>);
 
 constexpr std::uint8_t kCommitted = 1, kPad = 2;
-constexpr std::uint64_t kRecordHead = 16;  // header word + check word
+constexpr std::uint64_t kRecordHead = 24;  // header word, check word, pid word
 
 constexpr std::uint64_t round8(std::uint64_t n) { return (n + 7) & ~std::uint64_t{7}; }
 constexpr std::uint64_t kMaxRecord = round8(kRecordHead + kMaxPath);
@@ -65,7 +66,9 @@ std::uint64_t mix(std::uint64_t x) noexcept {
   x ^= x >> 27, x *= 0x94d049bb133111eb;
   return x ^ (x >> 31);
 }
-std::uint64_t check_of(std::uint64_t key, std::uint64_t pos) noexcept { return key ^ mix(pos); }
+std::uint64_t check_of(std::uint64_t key, std::uint64_t pos, std::uint64_t pid) noexcept {
+  return key ^ mix(pos) ^ mix(pid ^ 0x9e3779b97f4a7c15);
+}
 
 bool valid(const FileHeader& h, off_t size) noexcept {
   return h.magic == kMagic && h.version == kVersion && h.header_size == kHeaderSize &&
@@ -277,10 +280,30 @@ void Writer::record(Event e, std::string_view rel) noexcept {
   std::atomic<std::uint64_t>& slot = seen_[key % kSeen];
   std::uint64_t tag = key ^ mix(at(h.epoch).load(std::memory_order_seq_cst));
   if (slot.load(std::memory_order_acquire) == tag) return;
-  if (append(base, kind, rel, key)) slot.store(tag, std::memory_order_release);
+  if (append(base, kind, rel, key, static_cast<std::uint64_t>(::getpid()))) slot.store(tag, std::memory_order_release);
 }
 
-bool Writer::append(char* base, std::uint8_t kind, std::string_view rel, std::uint64_t key) noexcept {
+bool Writer::unsaved() const noexcept {
+  char* base = live_.load(std::memory_order_acquire);
+  if (!base) return true;
+  FileHeader& h = *reinterpret_cast<FileHeader*>(base);
+  std::uint64_t saved = at(h.saved).load(std::memory_order_acquire);  // position + 1
+  return saved == 0 || at(h.head).load(std::memory_order_acquire) > saved - 1;
+}
+
+bool Writer::reader_quiet(std::uint64_t now_s, std::uint64_t quiet_s) const noexcept {
+  char* base = live_.load(std::memory_order_acquire);
+  if (!base) return true;
+  std::uint64_t beat = at(reinterpret_cast<FileHeader*>(base)->heartbeat).load(std::memory_order_relaxed);
+  return beat == 0 || now_s > beat + quiet_s;
+}
+
+void Writer::forget_seen() noexcept {
+  for (auto& s : seen_) s.store(0, std::memory_order_relaxed);
+}
+
+bool Writer::append(char* base, std::uint8_t kind, std::string_view rel, std::uint64_t key,
+                    std::uint64_t pid) noexcept {
   FileHeader& h = *reinterpret_cast<FileHeader*>(base);
   char* data = base + kHeaderSize;
   const std::uint64_t cap = cap_;  // ours, not the file's: bounds hold whatever the file says
@@ -301,8 +324,9 @@ bool Writer::append(char* base, std::uint8_t kind, std::string_view rel, std::ui
       word_at(data, off).store(header_word(pos, cap, adv, 0, kPad), std::memory_order_release);
       continue;
     }
-    std::uint64_t check = check_of(key, pos);
+    std::uint64_t check = check_of(key, pos, pid);
     memcpy(data + off + 8, &check, sizeof check);
+    memcpy(data + off + 16, &pid, sizeof pid);
     if (!rel.empty()) memcpy(data + off + kRecordHead, rel.data(), rel.size());
     word_at(data, off).store(header_word(pos, cap, len, kind, kCommitted), std::memory_order_release);
     return true;
@@ -360,6 +384,9 @@ Batch Reader::drain(std::chrono::milliseconds wait, std::chrono::milliseconds gi
   }
   // Last, after every head snapshot this drain took: see Writer::record.
   at(hdr().epoch).fetch_add(1, std::memory_order_seq_cst);
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  at(hdr().heartbeat).store(static_cast<std::uint64_t>(ts.tv_sec), std::memory_order_relaxed);
   return b;
 }
 
@@ -391,10 +418,11 @@ void Reader::walk(Batch& b, std::chrono::milliseconds wait, std::chrono::millise
     if (!sane) return resync(b);
     if (state == kCommitted) {
       std::string path(d + off + kRecordHead, len - kRecordHead);
-      std::uint64_t check;
+      std::uint64_t check, pid;
       memcpy(&check, d + off + 8, sizeof check);
-      if (check != check_of(key_of(kind, path), pos)) return resync(b);
-      b.events.emplace_back(static_cast<Event>(kind), std::move(path));
+      memcpy(&pid, d + off + 16, sizeof pid);
+      if (check != check_of(key_of(kind, path), pos, pid)) return resync(b);
+      b.events.push_back(Record{static_cast<Event>(kind), std::move(path), static_cast<pid_t>(pid)});
     }
     // Zero what we consumed: a header slot of a later lap then reads 0 until
     // its writer publishes it, never old payload bytes. (A wrapping pad's
@@ -447,6 +475,14 @@ void Reader::skip_to(std::uint64_t h) noexcept {
   std::uint64_t head = at(hdr().head).load(std::memory_order_seq_cst);
   if (h > tail && h <= head && h % 8 == 0) at(hdr().tail).store(h, std::memory_order_release);
   stuck_ = false;
+}
+
+std::uint64_t Reader::consumed() const noexcept {
+  return map_ ? at(hdr().tail).load(std::memory_order_acquire) : 0;
+}
+
+void Reader::set_saved(std::uint64_t pos) noexcept {
+  if (map_) at(hdr().saved).store(pos == kNotSaved ? 0 : pos + 1, std::memory_order_release);
 }
 
 std::uint64_t Reader::pending_bytes() const noexcept {

@@ -5,13 +5,15 @@
 // File: a 4096-byte header (FileHeader) then a data area of `capacity`
 // bytes used as a ring. Positions are byte counters that never wrap; a
 // position's place in the file is pos % capacity, its lap pos / capacity.
-// A record is an 8-byte header word, an 8-byte check word, then the path,
-// padded to a multiple of 8:
+// A record is an 8-byte header word, an 8-byte check word, the writer's pid
+// (8 bytes), then the path, padded to a multiple of 8:
 //   header word  bits 63..32 lap (truncated), 31..16 length in bytes before
-//                padding (16 + path size; a pad's whole length), 15..8 event
+//                padding (24 + path size; a pad's whole length), 15..8 event
 //                kind, 7..0 state (1 record, 2 pad, 0 not written yet)
-//   check word   XXH3(path, seed kind) ^ mix(pos): a scribbled payload or a
-//                stale record from an earlier lap does not pass
+//   check word   XXH3(path, seed kind) ^ mix(pos) ^ mix(pid): a scribbled
+//                payload or a stale record from an earlier lap does not pass
+//   pid word     the recording process (opened/closed events are per process:
+//                a file stays open for writing until every opener closed it)
 // Writers reserve with head.fetch_add, write the payload, then publish the
 // header word (release). The reader accepts a header word only if its lap
 // matches, and zeroes what it consumed, so a header slot not written yet in
@@ -39,7 +41,7 @@ inline constexpr std::uint64_t kCapacity = 4u << 20;     // default data area si
 // ---- File format (here for tools and tests) ----
 inline constexpr std::uint64_t kMagic = 0x314e4a5443415246;      // "FRACTJN1"
 inline constexpr std::uint64_t kDeadMagic = 0x4445445443415246;  // "FRACTDED": file replaced
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;
 inline constexpr std::size_t kHeaderSize = 4096;
 inline constexpr std::uint64_t kMinCapacity = 4096;  // a record of kMaxPath fits
 inline constexpr std::uint64_t kMaxCapacity = 1u << 30;
@@ -56,6 +58,12 @@ struct FileHeader {
   alignas(64) std::uint64_t head;  // next position to reserve (writers fetch_add)
   alignas(64) std::uint64_t tail;  // consumed up to (reader only)
   std::uint32_t lost;              // events were dropped: the reader must rescan
+  // 1 + a position: every event before it is in a checkpoint, and no file
+  // was open for writing then (set by the reader; 0: not known to be so).
+  alignas(64) std::uint64_t saved;
+  // When the reader last drained (CLOCK_MONOTONIC seconds): a writer that
+  // sees it stale knows the reader (the helper) may be gone.
+  std::uint64_t heartbeat;
 };
 
 // One per process (the shim keeps a static one: constant-initialized, and
@@ -86,9 +94,17 @@ class Writer {
   // this process recorded since the last drain is skipped.
   void record(Event e, std::string_view rel) noexcept;
   void mark_lost() noexcept;
+  // True when something was recorded since the last checkpoint that
+  // covers everything (Reader::set_saved), or when that is not known.
+  bool unsaved() const noexcept;
+  // No reader drained for `quiet_s` seconds (or never): it may be gone.
+  bool reader_quiet(std::uint64_t now_s, std::uint64_t quiet_s) const noexcept;
+  // In a forked child: events its parent recorded are not the child's, so
+  // none of them may be skipped as already recorded.
+  void forget_seen() noexcept;
 
  private:
-  bool append(char* base, std::uint8_t kind, std::string_view rel, std::uint64_t key) noexcept;
+  bool append(char* base, std::uint8_t kind, std::string_view rel, std::uint64_t key, std::uint64_t pid) noexcept;
 
   static constexpr std::size_t kSeen = 512;
   std::atomic<char*> live_{nullptr};  // the mapping while recording is on
@@ -100,8 +116,15 @@ class Writer {
   std::atomic<std::uint64_t> seen_[kSeen]{};
 };
 
+// One drained event: what happened to which root-relative path, in which process.
+struct Record {
+  Event event;
+  std::string path;
+  pid_t pid = 0;
+};
+
 struct Batch {
-  std::vector<std::pair<Event, std::string>> events;  // in ring order
+  std::vector<Record> events;  // in ring order
   // Events were lost since the previous drain: the caller must rescan
   // everything (and `events` may be incomplete).
   bool lost = false;
@@ -137,6 +160,11 @@ class Reader {
   std::uint64_t head() noexcept;
   void skip_to(std::uint64_t head) noexcept;
   std::uint64_t pending_bytes() const noexcept;  // head - tail, for status
+  std::uint64_t consumed() const noexcept;       // the tail: drained up to here
+  // A checkpoint now holds every event before `pos` and every file that was
+  // open for writing; kNotSaved when it does not (files are still open).
+  static constexpr std::uint64_t kNotSaved = ~std::uint64_t{0};
+  void set_saved(std::uint64_t pos) noexcept;
 
  private:
   FileHeader& hdr() const noexcept { return *reinterpret_cast<FileHeader*>(map_); }

@@ -16,6 +16,8 @@
 #include "sync/parallel.hpp"
 #include "sync/progress.hpp"
 #include "sync/restore_util.hpp"
+#include "sync/capture.hpp"
+#include "sync/sqlite_capture.hpp"
 #include "sync/store.hpp"
 #include "sync/sys.hpp"
 
@@ -106,12 +108,40 @@ class Restorer {
       model_.set_local(rel, st.st_dev, st.st_ino, sys::ctime_ns(st));
       return true;
     }
-    if (sys::mtime_ns(st) > e.mtime_ns && !opt_.overwrite) {
+    if (newer_here(e, st)) {
       ++tally_.kept_newer;
       note(rel + ": kept, the local copy is newer than the checkpoint's");
       return true;
     }
     return false;
+  }
+
+  bool newer_here(const Entry& e, const struct stat& st) const {
+    return sys::mtime_ns(st) > e.mtime_ns && !opt_.overwrite;
+  }
+
+  // A database's log goes with it: kept where the database is kept (a
+  // newer local one), restored where it is, whatever its own age.
+  bool log_of_database(const std::string& rel, bool& keep) const {
+    if (!rel.ends_with("-wal")) return false;
+    std::string db = rel.substr(0, rel.size() - 4);
+    const Entry* e = model_.find(db);
+    if (!e || e->kind != EntryKind::file || e->chunk_shift != kDatabaseChunkShift) return false;
+    struct stat st;
+    keep = ::fstatat(root_fd_, db.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+           !(static_cast<std::uint64_t>(st.st_size) == e->size && sys::mtime_ns(st) == e->mtime_ns) &&
+           newer_here(*e, st);
+    return true;
+  }
+
+  // SQLite files beside a database just restored belong to the local copy
+  // it replaced: an old log or a hot journal would be applied to it.
+  void drop_stale_sidecars(const std::string& rel) {
+    sys::Fd fd(open_for_reading(root_fd_, rel));
+    struct stat st;
+    if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !is_sqlite_database(fd.get(), st)) return;
+    for (const char* suffix : {"-wal", "-shm", "-journal"})
+      if (!model_.find(rel + suffix)) ::unlinkat(root_fd_, (rel + suffix).c_str(), 0);
   }
 
   bool same_link(const std::string& rel, const Entry& e) const {
@@ -138,11 +168,14 @@ class Restorer {
     const Entry& e = *model_.find(rel);
     struct stat st;
     bool exists = ::fstatat(root_fd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-    if (keep_local(rel, e, exists, st)) return;
+    bool keep_log = false;
+    if (log_of_database(rel, keep_log) ? keep_log && exists : keep_local(rel, e, exists, st)) return;
     ++tally_.files;
     tally_.bytes += e.size;
     if (opt_.progress) opt_.progress->add(1, e.size);
-    if (!opt_.dry_run) write_file(rel, e);
+    if (opt_.dry_run) return;
+    write_file(rel, e);
+    if (e.chunk_shift == kDatabaseChunkShift) drop_stale_sidecars(rel);
   }
 
   void write_file(const std::string& rel, const Entry& e) {

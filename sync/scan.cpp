@@ -12,6 +12,7 @@
 #include "resolver/path.hpp"
 #include "resolver/resolver.hpp"
 #include "sync/bundle.hpp"
+#include "sync/sqlite_capture.hpp"
 #include "sync/sys.hpp"
 
 namespace fractfs {
@@ -147,13 +148,34 @@ void Scanner::walk(const std::string& rel) {
   }
 }
 
-void Scanner::file(const std::string& rel, const struct stat& st) {
+// The quick check: as it was when last read, by size, mtime, ctime and inode.
+bool Scanner::unchanged(const std::string& rel, const struct stat& st) const {
   const Entry* old = model_.find(rel);
+  return old && old->kind == EntryKind::file && !rehash_ && old->size == static_cast<std::uint64_t>(st.st_size) &&
+         old->mtime_ns == sys::mtime_ns(st) && old->ino == st.st_ino && old->dev == st.st_dev &&
+         old->ctime_ns == sys::ctime_ns(st);
+}
+
+// SQLite's files beside a database: the -wal is read with the database (a
+// changed log means a changed database), the -shm and -journal never.
+bool Scanner::sidecar(const std::string& rel, const struct stat& st) {
+  std::string owner;
+  Sidecar kind = sqlite_sidecar(root_fd_, rel, &owner);
+  if (kind == Sidecar::none) return false;
+  struct stat ost;
+  bool owner_in = ::fstatat(root_fd_, owner.c_str(), &ost, AT_SYMLINK_NOFOLLOW) == 0 && included(owner, ost);
+  if (kind == Sidecar::wal && owner_in) {
+    if (!unchanged(rel, st)) to_read.push_back(owner);
+  } else if (model_.find(rel)) {
+    gone.push_back(rel);
+  }
+  return true;
+}
+
+void Scanner::file(const std::string& rel, const struct stat& st) {
+  if (sidecar(rel, st) || unchanged(rel, st)) return;
   auto mtime = sys::mtime_ns(st);
   auto size = static_cast<std::uint64_t>(st.st_size);
-  if (old && old->kind == EntryKind::file && !rehash_ && old->size == size && old->mtime_ns == mtime &&
-      old->ino == st.st_ino && old->dev == st.st_dev && old->ctime_ns == sys::ctime_ns(st))
-    return;
   // Renamed here from a path that is gone in this batch: same inode, same
   // data, as far as the quick check can tell.
   auto it = rehash_ ? vanished_.end() : vanished_.find({st.st_dev, st.st_ino});

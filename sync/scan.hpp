@@ -42,6 +42,8 @@ class Scanner {
   void examine_stat(const std::string& rel, const struct stat& st);
   void walk(const std::string& rel);
   void file(const std::string& rel, const struct stat& st);
+  bool unchanged(const std::string& rel, const struct stat& st) const;
+  bool sidecar(const std::string& rel, const struct stat& st);
   void symlink(const std::string& rel, const struct stat& st);
   bool included(const std::string& rel, const struct stat& st) const;
   bool ensure_parents(const std::string& rel);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fractfs {
 
@@ -15,6 +16,10 @@ struct Status {
   std::uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;
   std::uint64_t new_bytes = 0;  // uploaded by the last committed checkpoint
   std::uint64_t dirty = 0;      // files kept at an older version by the last checkpoint
+  std::uint64_t torn = 0;       // files stored as read although they changed during every read
+  // "PATH: what happened" for each file the last checkpoint could not
+  // capture consistently (capped).
+  std::vector<std::string> unsettled;
   std::uint64_t checkpoints = 0;  // taken by this holder
   std::string last_error;
   std::int64_t last_error_ns = 0;

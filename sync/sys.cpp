@@ -13,6 +13,10 @@
 
 namespace fractfs::sys {
 
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
 int write_all(int fd, const void* buf, std::size_t n) noexcept {
   const char* p = static_cast<const char*>(buf);
   while (n > 0) {

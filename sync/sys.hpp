@@ -36,6 +36,19 @@ inline std::int64_t ctime_ns(const struct stat& st) noexcept {
 // on kernels without it, O_NOFOLLOW on the last component).
 int open_beneath(int dir_fd, const std::string& rel, int flags, mode_t mode = 0) noexcept;
 
+// A descriptor closed when the object dies.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) noexcept : fd_(fd) {}
+  ~Fd();
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
 // Wall-clock time in nanoseconds since the epoch.
 std::int64_t now_ns() noexcept;
 // A steady clock in seconds, for durations.

@@ -41,9 +41,9 @@ bool number(std::string_view s, T& out, int base = 10) {
 
 std::string join_ids(const Entry& e) {
   if (e.content.empty()) return "-";
-  std::string out;
+  std::string out = e.kind == EntryKind::file && e.chunk_shift != kChunkShift ? fmt::format("c{}:", e.chunk_shift) : "";
   for (const ObjectId& id : e.content) {
-    if (!out.empty()) out += ',';
+    if (!out.empty() && out.back() != ':') out += ',';
     out += id.hex();
   }
   return out;
@@ -51,6 +51,15 @@ std::string join_ids(const Entry& e) {
 
 bool parse_ids(std::string_view s, Entry& e) {
   if (s == "-") return true;
+  std::size_t colon = s.find(':');  // "cN:" (an id is hex: no colon)
+  if (colon != std::string_view::npos) {
+    unsigned shift = 0;
+    if (e.kind != EntryKind::file || s[0] != 'c' || !number(s.substr(1, colon - 1), shift) ||
+        shift < kMinChunkShift || shift > kMaxChunkShift || shift == kChunkShift)
+      return false;
+    e.chunk_shift = static_cast<std::uint8_t>(shift);
+    s.remove_prefix(colon + 1);
+  }
   for (;;) {
     std::size_t comma = s.find(',');
     auto id = ObjectId::parse(s.substr(0, comma));
@@ -61,7 +70,10 @@ bool parse_ids(std::string_view s, Entry& e) {
   }
 }
 
-std::uint64_t chunks_for(std::uint64_t size) noexcept { return size / kChunkSize + (size % kChunkSize != 0); }
+std::uint64_t chunks_for(std::uint64_t size, unsigned shift) noexcept {
+  std::uint64_t chunk = std::uint64_t{1} << shift;
+  return size / chunk + (size % chunk != 0);
+}
 
 // One line into (name, entry); an error message, or "" on success.
 std::string parse_line(std::string_view line, bool local, std::string& name, Entry& e) {
@@ -80,7 +92,8 @@ std::string parse_line(std::string_view line, bool local, std::string& name, Ent
   } else if (!parse_ids(f[4], e) || (e.kind == EntryKind::dir && e.content.size() != 1)) {
     return "bad object id";
   }
-  if (e.kind == EntryKind::file && e.content.size() != chunks_for(e.size)) return "chunk count does not match the size";
+  if (e.kind == EntryKind::file && e.content.size() != chunks_for(e.size, e.chunk_shift))
+    return "chunk count does not match the size";
   std::size_t at = 5;
   if (local && !(number(f[5], e.dev) && number(f[6], e.ino) && number(f[7], e.ctime_ns))) return "bad local identity";
   if (local) at = 8;

@@ -8,10 +8,12 @@
 //
 // Text format, one entry per line, sorted by name (bytewise):
 //   fractfs-tree 1
-//   f 644 MTIME_NS SIZE ID[,ID...]|- NAME
+//   f 644 MTIME_NS SIZE [cN:]ID[,ID...]|- NAME
 //   d 755 MTIME_NS 0 TREE_ID NAME
 //   l 777 MTIME_NS SIZE TARGET NAME
-// NAME and TARGET escape bytes below 0x21, '%' and 0x7f as %XX.
+// NAME and TARGET escape bytes below 0x21, '%' and 0x7f as %XX. A file's
+// chunks are 2^22 bytes (4 MiB) unless "cN:" says 2^N (a database's pages
+// change a few at a time: smaller chunks store less of what did not).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +32,9 @@ enum class EntryKind : char { file = 'f', dir = 'd', symlink = 'l' };
 
 // A chunk of file content is at most this big: a large file that changed
 // in one place uploads one chunk, and no buffer grows past it.
-inline constexpr std::size_t kChunkSize = 4u << 20;
+inline constexpr unsigned kChunkShift = 22;
+inline constexpr std::size_t kChunkSize = std::size_t{1} << kChunkShift;
+inline constexpr unsigned kMinChunkShift = 12, kMaxChunkShift = 26;
 
 struct Entry {
   EntryKind kind = EntryKind::file;
@@ -38,6 +42,7 @@ struct Entry {
   std::int64_t mtime_ns = 0;
   std::uint64_t size = 0;     // file: bytes; symlink: target length
   boost::container::small_vector<ObjectId, 1> content;  // file: chunks in order; dir: its tree
+  std::uint8_t chunk_shift = kChunkShift;  // file: chunks of 2^chunk_shift bytes (the last one shorter)
   std::string target;         // symlink target
 
   // Node-local identity for the quick check; kept in the local index only.
@@ -48,7 +53,7 @@ struct Entry {
   // Same content and metadata as far as a checkpoint is concerned.
   bool same_snapshot(const Entry& o) const noexcept {
     return kind == o.kind && mode == o.mode && mtime_ns == o.mtime_ns && size == o.size &&
-           content == o.content && target == o.target;
+           content == o.content && chunk_shift == o.chunk_shift && target == o.target;
   }
 };
 

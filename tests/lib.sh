@@ -7,7 +7,14 @@ OUT=$REPO/$BUILD
 BIN=$OUT/bin
 LIB=$OUT/lib
 T=$(mktemp -d /tmp/fractfs-test-XXXXXX)
-trap 'rm -rf "$T"' EXIT
+# rm -rf that waits out a helper process still leaving (it writes its last
+# status in the state directory for a moment after the app has ended).
+rm_tree() {
+  local i
+  for i in $(seq 50); do rm -rf "$@" 2>/dev/null && return 0; sleep 0.1; done
+  rm -rf "$@"
+}
+trap 'rm_tree "$T"' EXIT
 unset $(env | grep -i '^fractfs_' | cut -d= -f1) 2>/dev/null || true
 
 # The ASan build's library is instrumented: every program run under it gets

@@ -38,7 +38,7 @@ CHECKS=0
 FAILS=0
 KEEP_GOING=${KEEP_GOING:-}
 SHM_DIRS=()
-trap 'rm -rf "$T" "${SHM_DIRS[@]}"' EXIT
+trap 'rm_tree "$T" "${SHM_DIRS[@]}"' EXIT
 
 # A failed check: stop, or with KEEP_GOING=1 count it and go on.
 check_fail() {

@@ -38,7 +38,7 @@ cleanup() {
     kill -KILL "${live[@]}" 2>/dev/null || true
   fi
   # KEEP_T=1: leave $T (and the /dev/shm directories) for a post-mortem.
-  if [[ -n ${KEEP_T:-} ]]; then echo "kept $T ${SHM_DIRS[*]}" >&2; else rm -rf "$T" "${SHM_DIRS[@]}"; fi
+  if [[ -n ${KEEP_T:-} ]]; then echo "kept $T ${SHM_DIRS[*]}" >&2; else rm_tree "$T" "${SHM_DIRS[@]}"; fi
 }
 trap cleanup EXIT
 PY=/usr/bin/python3

@@ -10,8 +10,10 @@
 #    version of that file that existed). Once the app has exited, its final
 #    checkpoint, restored into a fresh root, must be exactly the local tree.
 # 2. Bare LD_PRELOAD: the first process starts a long-running child and
-#    exits; the child must become the holder, answer `fractfs sync`, and
-#    its later writes be checkpointed, up to its exit.
+#    exits; the helper process (the holder, never a process of the app)
+#    stays for the child, answers `fractfs sync`, checkpoints its later
+#    writes up to its exit, and then goes. Killed, it is replaced on the
+#    child's next write.
 # 3. `fractfs sync` while the holder takes the app's final checkpoint.
 source "$(dirname "$0")/lib.sh"
 if ! shim_ok; then echo "multiproc: skipped (programs cannot run under the TSan-built shim)"; exit 0; fi
@@ -168,12 +170,16 @@ while time.monotonic() < end or not os.path.exists(T + "/more"):
 with open(T + "/phase1", "w") as f:
     f.write(str(i))
 while not os.path.exists(T + "/stop"):
+    if os.path.exists(T + "/poke"):
+        os.remove(T + "/poke")
+        with open("out/poked.txt", "a") as f:
+            f.write("poked\n")
     time.sleep(0.05)
 with open("out/last.txt", "w") as f:
     f.write("written just before exit\n")
 PY
 new_root takeover 'sync_interval = 0.5'
-rm -f "$T/child.pid" "$T/more" "$T/phase1" "$T/stop"
+rm -f "$T/child.pid" "$T/more" "$T/phase1" "$T/stop" "$T/poke"
 (cd "$ROOT" && LD_PRELOAD="$PRELOAD_FIRST$SHIMLIB" FRACTFS_ROOT=$ROOT exec sh -c "echo \$\$ > '$T/first.pid'; /usr/bin/python3 '$T/child.py' '$T' >'$T/child.out' 2>&1 & exit 0") 2>"$T/first.err"
 first=$(cat "$T/first.pid")
 wait_until 30 test -s "$T/child.pid" || check_fail "the child did not start: $(cat "$T/first.err" "$T/child.out" 2>/dev/null)"
@@ -181,30 +187,43 @@ child=$(cat "$T/child.pid")
 bg_track "$child"
 ok "the first process has exited" bash -c "! kill -0 $first 2>/dev/null"
 holder_is() { ff status --root "$ROOT" --json > "$T/st.json" 2>/dev/null && [[ $(h json-field "$T/st.json" holder_pid) == "$1" ]]; }
-wait_until 60 holder_is "$child" || check_fail "the child ($child) did not take over as holder (first process $first): $(cat "$T/st.json")"
+holder_now() { ff status --root "$ROOT" --json > "$T/st.json" 2>/dev/null && h json-field "$T/st.json" holder_pid; }
+a_helper() {  # a holder that is no process of the app
+  local pid; pid=$(holder_now) || return 1
+  [[ $pid != null && $pid != "$first" && $pid != "$child" && $pid != "${1:-}" ]] && kill -0 "$pid" 2>/dev/null
+}
+wait_until 60 a_helper || check_fail "no helper serves the app once its first process ($first) exited: $(cat "$T/st.json")"
 pass
+helper=$(holder_now)
+ok "the helper is not in the app's session" test "$(ps -o sid= -p "$helper")" != "$(ps -o sid= -p "$child")"
 touch "$T/more"
 wait_until 60 test -e "$T/phase1" || check_fail "the child did not finish writing: $(cat "$T/child.out")"
 st 0 ff sync --root "$ROOT"
-contains "$OUT" "checkpoint: " "fractfs sync through the child holder's socket"
-ok "the child is still the holder" holder_is "$child"
+contains "$OUT" "checkpoint: " "fractfs sync through the helper's socket"
+ok "the helper is still the holder" holder_is "$helper"
 state=$(state_dir)
 manifest_to "$T/tk-local" "$ROOT" --exclude-list "$state/bundle"
 ok "the child wrote files" test "$(grep -c $'^f\tout/' "$T/tk-local")" -ge 40
 restore_fresh tk-fresh
 manifest_to "$T/tk-restored" "$FROOT"
-same_files "$T/tk-local" "$T/tk-restored" "the child holder's checkpoint vs the local tree"
-# Its exit: a final checkpoint with last.txt.
+same_files "$T/tk-local" "$T/tk-restored" "the helper's checkpoint vs the local tree"
+# A helper killed while the app runs is replaced on the app's next write.
+kill -KILL "$helper"
+wait_until 30 bash -c "! kill -0 $helper 2>/dev/null" || check_fail "the helper did not die"
+poke_until_helper() { touch "$T/poke"; a_helper "$helper"; }  # the child writes once more each time
+wait_until 60 poke_until_helper || check_fail "no new helper after the first was killed: $(cat "$T/st.json")"
+pass
+# The child's exit: a final checkpoint with last.txt, then no helper.
 touch "$T/stop"
 wait_until 60 bash -c "! kill -0 $child 2>/dev/null" || check_fail "the child did not exit"
+pass
+wait_until 30 holder_is null || check_fail "a holder is still registered after the app ended: $(cat "$T/st.json")"
 pass
 manifest_to "$T/tk-local2" "$ROOT" --exclude-list "$state/bundle"
 ok "last.txt in the local tree" grep -q $'^f\tout/last.txt\t' "$T/tk-local2"
 restore_fresh tk-fresh2
 manifest_to "$T/tk-restored2" "$FROOT"
-same_files "$T/tk-local2" "$T/tk-restored2" "the child holder's final checkpoint vs the local tree"
-wait_until 30 holder_is null || check_fail "a holder is still registered after the app ended: $(cat "$T/st.json")"
-pass
+same_files "$T/tk-local2" "$T/tk-restored2" "the helper's final checkpoint vs the local tree"
 
 # ---------------------------------------------------------------- 3. sync during the final checkpoint
 # Known problem (reported): `fractfs sync` while the holder takes the app's

@@ -31,9 +31,19 @@ constexpr std::uint64_t kSmall = 4096;
 
 using Events = std::vector<std::pair<Event, std::string>>;
 
+// What was recorded, checking that each event names the process that made it.
+Events events(const Batch& b, pid_t pid = ::getpid()) {
+  Events out;
+  for (const Record& r : b.events) {
+    CHECK(r.pid == pid);
+    out.emplace_back(r.event, r.path);
+  }
+  return out;
+}
+
 std::vector<std::string> paths(const Batch& b) {
   std::vector<std::string> out;
-  for (const auto& [e, p] : b.events) out.push_back(p);
+  for (const Record& r : b.events) out.push_back(r.path);
   return out;
 }
 
@@ -92,7 +102,7 @@ TEST_CASE("journal: records come out in order, with their kinds", "[journal]") {
   CHECK(j.r.pending_bytes() > 0);
   b = j.r.drain();
   CHECK_FALSE(b.lost);
-  CHECK(b.events == Events{{Event::changed, "a"},
+  CHECK(events(b) == Events{{Event::changed, "a"},
                            {Event::removed, "b/c"},
                            {Event::opened, ""},
                            {Event::closed, "d/e/f.txt"}});
@@ -152,7 +162,7 @@ TEST_CASE("journal: a full ring reports lost, then works again", "[journal]") {
     j.w.record(Event::removed, "gone");
     b = j.r.drain();
     CHECK_FALSE(b.lost);
-    CHECK(b.events == Events{{Event::changed, "after-" + std::to_string(round)}, {Event::removed, "gone"}});
+    CHECK(events(b) == Events{{Event::changed, "after-" + std::to_string(round)}, {Event::removed, "gone"}});
   }
 }
 
@@ -162,11 +172,11 @@ TEST_CASE("journal: an event is stored once per drain", "[journal]") {
   j.w.record(Event::changed, "x");
   j.w.record(Event::removed, "x");  // another kind: another event
   j.w.record(Event::changed, "x");
-  CHECK(j.r.drain().events == Events{{Event::changed, "x"}, {Event::removed, "x"}});
+  CHECK(events(j.r.drain()) == Events{{Event::changed, "x"}, {Event::removed, "x"}});
 
   j.w.record(Event::changed, "x");
   j.w.record(Event::changed, "x");
-  CHECK(j.r.drain().events == Events{{Event::changed, "x"}});
+  CHECK(events(j.r.drain()) == Events{{Event::changed, "x"}});
 
   // head() starts a new epoch too: an event dropped by skip_to does not
   // hide the next identical one.
@@ -175,7 +185,7 @@ TEST_CASE("journal: an event is stored once per drain", "[journal]") {
   j.r.skip_to(h);
   CHECK(j.r.pending_bytes() == 0);
   j.w.record(Event::changed, "y");
-  CHECK(j.r.drain().events == Events{{Event::changed, "y"}});
+  CHECK(events(j.r.drain()) == Events{{Event::changed, "y"}});
 }
 
 TEST_CASE("journal: head and skip_to drop what a rescan covers", "[journal]") {
@@ -268,11 +278,32 @@ TEST_CASE("journal: child processes record into the same journal", "[journal]") 
   REQUIRE_FALSE(b.lost);
   REQUIRE(b.events.size() == std::size_t{kChildren} * kEach);
   std::vector<int> next(kChildren, 0);
-  for (const auto& p : paths(b)) {
-    int c = std::stoi(p.substr(0, p.find('/')));
-    REQUIRE(std::stoi(p.substr(p.find('/') + 1)) == next[c]);
+  for (const Record& r : b.events) {
+    int c = std::stoi(r.path.substr(0, r.path.find('/')));
+    REQUIRE(std::stoi(r.path.substr(r.path.find('/') + 1)) == next[c]);
+    REQUIRE(r.pid == kids[static_cast<std::size_t>(c)]);  // each event names its process
     ++next[c];
   }
+}
+
+TEST_CASE("journal: a forked child records what its parent recorded too", "[journal]") {
+  Pair j;
+  j.w.record(Event::opened, "db");
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    j.w.forget_seen();  // as the shim's fork handler does
+    j.w.record(Event::opened, "db");
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  Batch b = j.r.drain();
+  REQUIRE(b.events.size() == 2);
+  CHECK(b.events[0].pid == ::getpid());
+  CHECK(b.events[1].pid == pid);
+  CHECK(b.events[1].path == "db");
 }
 
 TEST_CASE("journal: a writer killed between reserving and committing", "[journal]") {
@@ -412,7 +443,7 @@ TEST_CASE("journal: scribbled records are reported lost, never crash", "[journal
   }
   SECTION("a length past the head") { *word() |= std::uint64_t{0xfff0} << 16; }
   SECTION("an unknown state") { *word() = (*word() & ~std::uint64_t{0xff}) | 9; }
-  SECTION("a changed path") { v.data()[first % kSmall + 16] ^= 1; }
+  SECTION("a changed path") { v.data()[first % kSmall + 24] ^= 1; }
   SECTION("an unknown kind") { *word() = (*word() & ~std::uint64_t{0xff00}) | 0x700; }
   SECTION("tail past head") { v.tail().store(v.head().load() + 1000); }
   SECTION("head near the top of the counter") {

@@ -70,6 +70,40 @@ void require_same(const Entries& a, const Entries& b, bool local) {
 
 }  // namespace
 
+TEST_CASE("tree: files with chunks of their own size (databases)", "[tree]") {
+  Entries in;
+  Entry db = file(0);
+  db.size = (1u << 20) + 1;  // 5 chunks of 256 KiB
+  db.chunk_shift = 18;
+  for (int i = 0; i < 5; ++i) db.content.push_back(id_of("page run " + std::to_string(i)));
+  in.emplace("app.sqlite", db);
+  Entry small = file(100);
+  small.chunk_shift = 18;
+  in.emplace("small.sqlite", small);
+  in.emplace("plain", file(kChunkSize + 1));
+  std::string text = serialize_tree(in);
+  CHECK(text.find(" c18:") != std::string::npos);
+  CHECK(text.find(" c22:") == std::string::npos);  // the default is never written
+  Entries out = parse_tree(text, "t");
+  require_same(in, out, false);
+  CHECK(out.at("app.sqlite").chunk_shift == 18);
+  CHECK(out.at("plain").chunk_shift == kChunkShift);
+  CHECK(serialize_tree(out) == text);
+
+  // An id may begin with 'c': it is not a chunk size.
+  std::string cid;
+  for (int i = 0; cid.empty() || cid[0] != 'c'; ++i) cid = id_of("c" + std::to_string(i)).hex();
+  CHECK(parse_tree(tree1("f 644 0 5 " + cid + " a"), "t").at("a").content.at(0).hex() == cid);
+
+  std::string id = hex("one");
+  for (const std::string& bad : {"c22:" + id, "c11:" + id, "c27:" + id, "cx:" + id, "c:" + id, "d18:" + id,
+                                 "c18" + id})
+    CHECK_THROWS_WITH(parse_tree(tree1("f 644 0 5 " + bad + " a"), "t"), Contains("t:2:"));
+  CHECK_THROWS_WITH(parse_tree(tree1("d 755 0 0 c18:" + id + " a"), "t"), Contains("bad object id"));
+  CHECK_THROWS_WITH(parse_tree(tree1("f 644 0 262145 c18:" + id + " a"), "t"),
+                    Contains("chunk count"));
+}
+
 TEST_CASE("tree: serialize and parse round trip with awkward names and targets", "[tree]") {
   Entries in;
   std::vector<std::string> names = {
