@@ -14,7 +14,8 @@ CXX ?= g++
 MAKEFLAGS += --no-builtin-rules
 
 DEB_PACKAGES := g++ make git python3 libtomlplusplus-dev libfmt-dev libboost-dev catch2 \
-                sqlite3 tar coreutils findutils gnuplot-nox libxxhash-dev rsync
+                sqlite3 tar coreutils findutils gnuplot-nox libxxhash-dev rsync \
+                nodejs inotify-tools strace binutils
 
 CPPFLAGS := -I. -DFMT_HEADER_ONLY -DTOML_HEADER_ONLY=0 -MMD -MP
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden \

@@ -6,6 +6,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <string>
 
 #include "resolver/config_snapshot.hpp"
 #include "shim/cwd.hpp"
@@ -52,14 +56,32 @@ bool inherit(Config& cfg) {
   return true;
 }
 
+// A configuration fractfs cannot run with (invalid, or a remote_root that
+// is not there): the app is not started, since unshimmed its files would
+// land on the node's disk and be lost at the next wipe. Unless the user
+// prefers availability: FRACTFS_ON_ERROR=passthrough runs it without us.
+void refuse(const std::string& why) {
+  const char* v = ::getenv("FRACTFS_ON_ERROR");
+  if (!v || !*v) v = ::getenv("fractfs_on_error");
+  bool run_anyway = v && !strcasecmp(v, "passthrough");
+  if (run_anyway) return say_once(log::Level::error, why + " (FRACTFS_ON_ERROR=passthrough: running without fractfs)");
+  std::string msg = "fractfs: error: " + why +
+                    "\nfractfs: the app is not started (FRACTFS_ON_ERROR=passthrough runs it without fractfs)\n";
+  if (v && *v && strcasecmp(v, "exit") != 0)
+    msg += "fractfs: FRACTFS_ON_ERROR: expected exit or passthrough, got '" + std::string(v) + "'\n";
+  (void)!::write(2, msg.data(), msg.size());
+  ::_exit(2);
+}
+
 // First process of a tree: read, validate, report, and leave a snapshot.
 bool load_fresh(Config& cfg) {
   try {
     LoadOptions opts;
     opts.thorough = false;
     cfg = load_config(opts);
+    require_remote_root(cfg);
   } catch (const ConfigError& e) {
-    say_once(log::Level::error, std::string(e.what()) + " (fractfs is off for this process)");
+    refuse(e.what());
     return false;
   }
   // Only an app configured for fractfs hears that it is in passthrough.
@@ -112,6 +134,9 @@ void start(Config cfg, bool fresh) {
     if (std::string line = summary(r); !line.empty()) say_once(log::Level::info, line);
     for (const std::string& p : r.problems) say_once(log::Level::warn, p);
   }
+  // libuv (Node.js) would do file I/O through io_uring, which no preloaded
+  // library sees; it reads this when its first loop starts, after us.
+  ::setenv("UV_USE_IO_URING", "0", 1);
   holder_role::at_start();  // the restore, before the app's main
   cwd::invalidate();
   ::pthread_atfork(before_fork, after_fork, after_fork_child);
