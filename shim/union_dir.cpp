@@ -40,8 +40,10 @@ void read_half(const Target& t, const char* dir, bool remote_half, bool dots, st
     unsigned char type = type_of(dir, e);
     bool is_dir = type == DT_DIR;
     // A local sub-directory always shows (a local one, or the local half of
-    // a remote one); anything else shows from the half its tier names.
-    if (!dot && !(is_dir && !remote_half) && lives_remotely(t, e->d_name, is_dir) != remote_half) continue;
+    // a remote one), and so does a socket (node-local whatever its tier);
+    // anything else shows from the half its tier names.
+    bool local_always = !remote_half && (is_dir || type == DT_SOCK);
+    if (!dot && !local_always && lives_remotely(t, e->d_name, is_dir) != remote_half) continue;
     if (!seen.insert(e->d_name).second) continue;
     out.push_back({e->d_name, type, e->d_ino});
   }
