@@ -83,6 +83,8 @@ bool restored_first(const std::string& dir, Snapshot& snap, bool& restored_now) 
     restored_now = r.restored_now;
     if (r.restored_now && (r.restore.generation || r.restore.legacy))
       log::write(log::Level::info, "%s", summary(r.restore).c_str());
+    if (r.restored_now && !r.restore.bundle.empty())
+      log::write(log::Level::warn, "%s", bundle_notice(r.restore.bundle).c_str());
   } catch (const std::exception& e) {
     log::write(log::Level::error,
                "restore failed, the app runs on what is on this node and nothing is checkpointed: %s", e.what());

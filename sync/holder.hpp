@@ -45,7 +45,9 @@ class Holder {
   // The helper thread (signals blocked in it). False if it could not start.
   bool start() noexcept;
   // Stops the thread; with `final_checkpoint`, after one last checkpoint.
-  void stop(bool final_checkpoint) noexcept;
+  // False when that checkpoint was asked for and not taken (it failed, or
+  // the holder was disowned): the app's last changes are not saved.
+  bool stop(bool final_checkpoint) noexcept;
 
   // One checkpoint in the caller's thread (no helper thread running).
   CheckpointReport checkpoint_here(bool full, Progress* progress);
@@ -91,6 +93,7 @@ class Holder {
   std::atomic<bool> stop_{false};
   std::atomic<bool> final_{false};
   std::atomic<bool> disowned_{false};
+  std::atomic<bool> final_ok_{true};
   int wake_fd_ = -1;
 };
 

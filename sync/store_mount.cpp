@@ -19,6 +19,7 @@
 #include "resolver/config.hpp"
 #include "sync/object_id.hpp"
 #include "sync/fileops.hpp"
+#include "sync/skeleton.hpp"
 #include "sync/store.hpp"
 #include "sync/sys.hpp"
 
@@ -180,6 +181,7 @@ std::unique_ptr<Store> open_store(const Config& cfg) {
   if (cfg.passthrough()) throw StoreError("no remote_root is configured: there is no checkpoint store");
   if (cfg.backend != Backend::mount)
     throw StoreError("backend '" + std::string(backend_name(cfg.backend)) + "' is not available in this build");
+  require_remote_root(cfg);  // never created here: see sync/skeleton.hpp
   return open_mount_store(cfg.remote_root + "/" + cfg.checkpoint_subdir + "/.fractfs");
 }
 

@@ -32,6 +32,12 @@ enum class EntryKind : char { file = 'f', dir = 'd', symlink = 'l' };
 // in one place uploads one chunk, and no buffer grows past it.
 inline constexpr std::size_t kChunkSize = 4u << 20;
 
+// Directories nest at most this deep below the root in a checkpoint: the
+// reader refuses deeper trees, so the writer (sync/scan.cpp) leaves a
+// deeper directory out, with a warning naming it, rather than commit a
+// generation no restore could read.
+inline constexpr std::size_t kMaxTreeDepth = 1024;
+
 struct Entry {
   EntryKind kind = EntryKind::file;
   std::uint32_t mode = 0;     // permission bits (07777)
