@@ -97,8 +97,13 @@ bool is_union_dir(const Target& t) noexcept {
   return t.remote() && (kind_at(t.remote_path()) == 'd' || kind_at(t.natural()) == 'd');
 }
 
+// The remote half is the directory's identity: a local half alone (left
+// where the remote half could not be made, e.g. on a read-only store) does
+// not make it exist, so mkdir answers as the store does (EROFS there),
+// consistently with stat.
 int mkdir_union(const Target& t, mode_t mode) noexcept {
-  if (kind_at(t.natural()) != 0) return errno = EEXIST, -1;
+  char local = kind_at(t.natural());
+  if (local == 'f') return errno = EEXIST, -1;
   int rc = REAL(mkdir)(t.remote_path(), mode);
   if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = REAL(mkdir)(t.remote_path(), mode);
   if (rc != 0) return -1;
