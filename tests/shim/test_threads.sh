@@ -52,8 +52,13 @@ int main(int argc, char** argv) {
   }
   return 0;
 }'
-  x "$T/stacks" 65536 data/blobs/s64.bin 16384 data/blobs/s16.bin 16384 local16.bin
-  eq $'65536: ok\n16384: ok\n16384: ok' "$OUT" "threads with 64 KiB and 16 KiB stacks"
+  # ASan puts redzones around every frame of the instrumented library (and
+  # its interceptors run on the thread's stack): 16 KiB is not a size an
+  # ASan build can be held to; 32 KiB still checks the pool is used there.
+  local small=16384
+  [[ ${SAN:-} == address ]] && small=32768
+  x "$T/stacks" 65536 data/blobs/s64.bin $small data/blobs/s16.bin $small local16.bin
+  eq $'65536: ok\n'"$small: ok"$'\n'"$small: ok" "$OUT" "threads with 64 KiB and $small-byte stacks"
   content_n R data/blobs/s64.bin x
   content_n R data/blobs/s16.bin x
   content_n L local16.bin x
