@@ -14,7 +14,8 @@ CXX ?= g++
 MAKEFLAGS += --no-builtin-rules
 
 DEB_PACKAGES := g++ make git python3 libtomlplusplus-dev libfmt-dev libboost-dev catch2 \
-                sqlite3 libsqlite3-dev tar coreutils findutils gnuplot-nox libxxhash-dev rsync
+                sqlite3 libsqlite3-dev tar coreutils findutils gnuplot-nox libxxhash-dev rsync \
+                nodejs inotify-tools strace binutils
 
 CPPFLAGS := -I. -DFMT_HEADER_ONLY -DTOML_HEADER_ONLY=0 -MMD -MP
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden \
@@ -41,7 +42,7 @@ SYNC_SRC     := $(wildcard sync/*.cpp)
 # What the preloaded library takes from sync/: recording changes and finding
 # the helper. Checkpoints, restores and stores run in the helper process.
 SHIM_SYNC_SRC := sync/journal.cpp sync/state_dir.cpp sync/control.cpp sync/presence.cpp sync/sys.cpp \
-                 sync/fileops.cpp sync/object_id.cpp
+                 sync/fileops.cpp sync/object_id.cpp sync/skeleton.cpp
 CLI_COMMON   := cli/args.cpp cli/common.cpp
 FRACTFS_SRC  := $(CLI_COMMON) cli/fractfs_main.cpp $(wildcard cli/cmd_*.cpp) cli/json.cpp cli/sync_cli.cpp \
                 cli/tier_count.cpp $(SYNC_SRC)

@@ -15,6 +15,7 @@ struct Command {
   int (*run)(int argc, char** argv);  // argv[0] is the command name
 };
 
+int cmd_init(int argc, char** argv);
 int cmd_check(int argc, char** argv);
 int cmd_config(int argc, char** argv);
 int cmd_status(int argc, char** argv);

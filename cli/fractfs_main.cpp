@@ -3,11 +3,13 @@
 #include <cstring>
 
 #include "cli/commands.hpp"
+#include "cli/version.hpp"
 
 namespace fractfs::cli {
 namespace {
 
 const Command kCommands[] = {
+    {"init", "create the remote store (once, for a new store)", cmd_init},
     {"check", "print the tier of each PATH", cmd_check},
     {"config", "print the effective configuration as TOML", cmd_config},
     {"status", "the checkpoint state: generation, last checkpoint, holder, tiers", cmd_status},
@@ -20,7 +22,7 @@ const Command kCommands[] = {
 void usage(std::FILE* out) {
   std::fputs("usage: fractfs COMMAND [--root DIR] [ARGS...]\n\ncommands:\n", out);
   for (const Command& c : kCommands) std::fprintf(out, "  %-8s %s\n", c.name, c.summary);
-  std::fputs("\nRun 'fractfs COMMAND --help' for a command's options.\n", out);
+  std::fputs("\nRun 'fractfs COMMAND --help' for a command's options; 'fractfs --version' for the version.\n", out);
 }
 
 }  // namespace
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage(stderr), kExitUsage;
   if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help"))
     return usage(stdout), kExitOk;
+  if (!std::strcmp(argv[1], "--version")) return std::printf("fractfs %s\n", kVersion), kExitOk;
   for (const Command& c : kCommands) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
     try {

@@ -7,7 +7,8 @@
 // exit 1, nothing started), checkpoints every sync_interval while the
 // command runs, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, takes
 // a final checkpoint when it has ended, and exits with its status (128+N
-// if signal N killed it).
+// if signal N killed it; kExitNotSaved when it succeeded but that final
+// checkpoint failed).
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -24,6 +25,7 @@
 #include "cli/commands.hpp"
 #include "cli/elf_probe.hpp"
 #include "cli/launch.hpp"
+#include "cli/version.hpp"
 #include "sync/adopt.hpp"
 #include "sync/engine.hpp"
 #include "sync/holder.hpp"
@@ -44,10 +46,22 @@ constexpr const char* kHelp =
     "fractfs-run checkpoints every sync_interval seconds, and once more when\n"
     "COMMAND has ended. SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to\n"
     "COMMAND; the exit status is COMMAND's, or 128+N if signal N ended it.\n"
+    "If COMMAND succeeded but the final checkpoint failed (its last changes\n"
+    "are not saved in the remote store), the exit status is 75.\n"
+    "\n"
+    "remote_root must exist: if it does not (the durable store is not\n"
+    "mounted?), COMMAND is not started (exit status 2); 'fractfs init'\n"
+    "creates a new store. COMMAND may be stored in the remote tier\n"
+    "(./data/tool.sh, a PATH entry under a [dirs] path): it is found there.\n"
     "\n"
     "  --root DIR     the app root (default: FRACTFS_ROOT, the nearest\n"
     "                 .fractfs.toml upwards, then the current directory)\n"
-    "  -v, --verbose  say what is being started\n";
+    "  -v, --verbose  say what is being started\n"
+    "  --version      print the version and exit\n";
+
+// The app succeeded, but its state was not saved (EX_TEMPFAIL: try again,
+// e.g. with `fractfs sync`, once the store is reachable).
+constexpr int kExitNotSaved = 75;
 
 constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
@@ -102,12 +116,13 @@ void prepare_start(const Config& cfg) {
 }
 
 // The command starts with the signal mask fractfs-run was given.
-int spawn(std::vector<char*>& argv, std::vector<char*>& envp, const sigset_t& mask, pid_t* pid) {
+int spawn(const std::string& file, std::vector<char*>& argv, std::vector<char*>& envp, const sigset_t& mask,
+          pid_t* pid) {
   posix_spawnattr_t attr;
   ::posix_spawnattr_init(&attr);
   ::posix_spawnattr_setsigmask(&attr, &mask);
   ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  int err = ::posix_spawnp(pid, argv[0], nullptr, &attr, argv.data(), envp.data());
+  int err = ::posix_spawnp(pid, file.c_str(), nullptr, &attr, argv.data(), envp.data());
   ::posix_spawnattr_destroy(&attr);
   return err;
 }
@@ -146,6 +161,7 @@ std::unique_ptr<Holder> take_charge(Engine& engine, bool verbose, std::vector<st
   const RestoreReport& rr = r.restore;
   if (r.restored_now && (rr.files || rr.symlinks || rr.dirs || rr.kept_newer || verbose))
     say(false, rr.generation || rr.legacy ? restore_summary(rr) : "nothing to restore: no checkpoint yet");
+  if (r.restored_now && !rr.bundle.empty()) say(false, bundle_notice(rr.bundle));
   env.push_back("FRACTFS_INTERNAL_RESTORED=" + engine.state().dir());
   auto holder = std::make_unique<Holder>(engine, say);
   if (!holder->try_acquire()) {
@@ -163,6 +179,7 @@ int run(const Args& args) {
     throw ConfigError("backend '" + std::string(backend_name(cfg.backend)) +
                       "' is not available in this build; use backend = \"mount\"");
   std::string lib = find_library();
+  require_remote_root(cfg);
   prepare_start(cfg);
   bool verbose = args.has("verbose");
   std::vector<std::string> env = child_environment(cfg, lib);
@@ -178,21 +195,28 @@ int run(const Args& args) {
   std::vector<std::string> cmd = args.positional;
   for (auto& a : cmd) argv.push_back(a.data());
   argv.push_back(nullptr);
-  warn_about(cmd[0]);
+  std::string program = physical_program(cfg, cmd[0]);
+  warn_about(program);
   if (verbose)
     std::fprintf(stderr, "fractfs-run: root %s, remote %s, preloading %s\n", cfg.root.c_str(),
                  cfg.passthrough() ? "(none: passthrough)" : cfg.remote_root.c_str(), lib.c_str());
   sigset_t set = waited_signals(), old;
   ::sigprocmask(SIG_BLOCK, &set, &old);
   pid_t pid = 0;
-  int err = spawn(argv, envp, old, &pid);
+  int err = spawn(program, argv, envp, old, &pid);
   if (err != 0) {
     print_error("cannot run " + cmd[0] + ": " + std::strerror(err));
     return err == ENOENT ? 127 : 126;
   }
   int status = wait_forwarding(pid, set);
-  if (holder) holder->stop(true);  // the final checkpoint, once the app is gone
-  return status < 0 ? kExitFailure : exit_status(status);
+  bool saved = !holder || holder->stop(true);  // the final checkpoint, once the app is gone
+  int rc = status < 0 ? kExitFailure : exit_status(status);
+  if (rc == kExitOk && !saved) {
+    say(true, "the app ended, but its final checkpoint failed: its last changes are not in the remote store "
+              "(see above; 'fractfs sync' retries)");
+    return kExitNotSaved;
+  }
+  return rc;
 }
 
 }  // namespace
@@ -202,8 +226,9 @@ int main(int argc, char** argv) {
   using namespace fractfs::cli;
   set_program_name("fractfs-run");
   try {
-    Args args = parse_args(argc, argv, 1, {kRootOption, kHelpOption, {"verbose", 'v'}}, true);
+    Args args = parse_args(argc, argv, 1, {kRootOption, kHelpOption, {"verbose", 'v'}, {"version", 0}}, true);
     if (args.has("help")) return std::fputs(kHelp, stdout), kExitOk;
+    if (args.has("version")) return std::printf("fractfs-run %s\n", kVersion), kExitOk;
     if (args.positional.empty()) throw UsageError("no COMMAND given");
     return run(args);
   } catch (const UsageError& e) {

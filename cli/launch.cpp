@@ -1,6 +1,7 @@
 #include "cli/launch.hpp"
 
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 
 #include "resolver/config_snapshot.hpp"
 #include "resolver/path.hpp"
+#include "resolver/resolver.hpp"
 
 extern char** environ;
 
@@ -27,7 +29,49 @@ bool starts_with_var(const std::string& entry, const char* name) {
   return entry.size() > n && entry.compare(0, n, name) == 0 && entry[n] == '=';
 }
 
+std::string cwd() {
+  char buf[PATH_MAX];
+  return ::getcwd(buf, sizeof buf) ? buf : "/";
+}
+
+// The physical path of `file` (absolute, or relative to the cwd) by its
+// tier; "" when it is not in the remote tier.
+std::string remote_place(const Config& cfg, const Resolver& r, const std::string& file) {
+  std::string abs = path::normalized(cwd(), file);
+  auto rel = path::relative_to(cfg.root, abs);
+  if (!rel && !cfg.root_real.empty()) rel = path::relative_to(cfg.root_real, abs);
+  if (!rel || rel->empty() || r.decide(*rel, false).tier != Tier::remote) return {};
+  return cfg.remote_root + "/" + std::string(*rel);
+}
+
+bool executable_file(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+}
+
 }  // namespace
+
+std::string physical_program(const Config& cfg, const std::string& command) {
+  if (cfg.passthrough() || cfg.backend != Backend::mount || command.empty()) return command;
+  Resolver r(cfg);
+  if (command.find('/') != std::string::npos) {
+    std::string p = remote_place(cfg, r, command);
+    return p.empty() ? command : p;
+  }
+  // execvp's search, each candidate placed by its tier.
+  const char* env_path = ::getenv("PATH");
+  std::string search = env_path ? env_path : "/bin:/usr/bin";
+  for (std::size_t i = 0;;) {
+    std::size_t colon = search.find(':', i);
+    std::string dir = search.substr(i, colon == std::string::npos ? std::string::npos : colon - i);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
+    std::string p = remote_place(cfg, r, candidate);
+    if (executable_file(p.empty() ? candidate : p)) return p.empty() ? command : p;
+    if (colon == std::string::npos) break;
+    i = colon + 1;
+  }
+  return command;
+}
 
 std::string find_library() {
   if (const char* lib = ::getenv("FRACTFS_LIB"); lib && *lib) {

@@ -19,4 +19,10 @@ std::string find_library();
 // configuration snapshot (so the app's processes need not load it again).
 std::vector<std::string> child_environment(const Config& cfg, const std::string& lib);
 
+// Where the program `command` physically is: fractfs-run itself runs
+// without the shim, so a program stored in the remote tier (./data/t.sh,
+// node_modules/.bin/x, a PATH entry under a [dirs] path) is looked up the
+// way the shim would place it. `command` itself when nothing maps it.
+std::string physical_program(const Config& cfg, const std::string& command);
+
 }  // namespace fractfs::cli

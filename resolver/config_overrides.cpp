@@ -5,6 +5,10 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "resolver/config_env.hpp"
 #include "resolver/config_internal.hpp"
@@ -66,6 +70,21 @@ void apply_env(Env& env, Config& cfg) {
        [&](const EnvValue& v) { cfg.keep_generations = parse_integer(v); });
   take("RECONCILE_EVERY", "reconcile_every",
        [&](const EnvValue& v) { cfg.reconcile_every = parse_integer(v); });
+  // Read by the preloaded library itself; checked here so a mistake is
+  // said where every other one is, instead of logging at the wrong level
+  // or nowhere.
+  if (auto v = env.get("LOG")) {
+    std::string l = lower(v->value);
+    if (l != "error" && l != "warn" && l != "warning" && l != "info" && l != "debug")
+      throw ConfigError(fmt::format("{}: unknown log level '{}' (expected error, warn, info or debug)", v->name,
+                                    v->value));
+  }
+  if (auto v = env.get("LOG_FILE")) {
+    int fd = ::open(v->value.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+      throw ConfigError(fmt::format("{}: cannot write the log file '{}': {}", v->name, v->value, std::strerror(errno)));
+    ::close(fd);
+  }
   for (const std::string& name : env.unknown(known_env_suffixes())) {
     std::string msg = fmt::format("{}: unknown fractfs variable is ignored", name);
     std::string_view suffix = std::string_view(name).substr(8);

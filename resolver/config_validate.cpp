@@ -8,6 +8,7 @@
 
 #include "resolver/config_internal.hpp"
 #include "resolver/path.hpp"
+#include "resolver/resolver.hpp"
 
 namespace fractfs {
 namespace {
@@ -22,9 +23,17 @@ std::string clean_relative(std::string_view s, std::string& why) {
   return out;
 }
 
+// realpath() of p, or of its deepest existing ancestor with the rest
+// appended: a path that does not exist yet may still lead, through a
+// symlink above it, into the app root.
 std::string real_or_same(const std::string& p) {
   char buf[PATH_MAX];
-  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
+  if (::realpath(p.c_str(), buf)) return buf;
+  std::string_view parent = path::dirname(p);
+  if (parent.empty() || parent == p) return p;
+  std::string base = real_or_same(std::string(parent));
+  std::string_view name = path::basename(p);
+  return base == "/" ? "/" + std::string(name) : base + "/" + std::string(name);
 }
 
 class Validator {
@@ -35,9 +44,13 @@ class Validator {
     numbers();
     cfg_.checkpoint_subdir = relative_key("checkpoint_subdir", cfg_.checkpoint_subdir);
     cfg_.scratch = absolute_key("scratch", cfg_.scratch);
-    not_inside_root("scratch", cfg_.scratch, "fractfs would track its own state");
+    // Without a remote store nothing is tracked: a root of / or /tmp with no
+    // configuration at all must not fail on the default scratch.
+    if (!cfg_.remote_root.empty())
+      not_inside_root("scratch", cfg_.scratch, "fractfs would track its own state");
     remote();
     dirs();
+    overridden_dirs();
   }
 
  private:
@@ -58,7 +71,14 @@ class Validator {
       fail("reconcile_every", fmt::format("reconcile_every must be >= 0, got {}", cfg_.reconcile_every));
   }
 
+  // A path with a NUL byte would be cut short at it by every system call.
+  void no_nul(std::string_view key, const std::string& value) const {
+    if (value.find('\0') != std::string::npos)
+      fail(key, fmt::format("{} '{}' contains a NUL byte", key, std::string_view(value.c_str())));
+  }
+
   std::string relative_key(std::string_view key, const std::string& value) const {
+    no_nul(key, value);
     std::string why;
     std::string out = clean_relative(value, why);
     if (!why.empty()) fail(key, fmt::format("{} '{}' {}", key, value, why));
@@ -66,6 +86,7 @@ class Validator {
   }
 
   std::string absolute_key(std::string_view key, const std::string& value) const {
+    no_nul(key, value);
     if (value.empty() || value[0] != '/')
       fail(key, fmt::format("{} '{}' must be an absolute path", key, value));
     return path::normalized("/", value);
@@ -86,6 +107,7 @@ class Validator {
           "no remote_root is configured: passthrough mode, nothing is redirected or checkpointed");
       return;
     }
+    no_nul("remote_root", cfg_.remote_root);
     if (cfg_.backend != Backend::mount) {
       if (cfg_.remote_root.find("://") == std::string::npos)
         fail("remote_root", fmt::format("remote_root '{}' must be a URL such as s3://bucket/prefix "
@@ -103,8 +125,13 @@ class Validator {
   void dirs() {
     for (ConfigEntry& d : cfg_.dirs) {
       std::string why;
-      std::string clean = clean_relative(d.text, why);
-      if (!why.empty()) throw ConfigError(fmt::format("{}: [dirs] path '{}' {}", d.origin, d.text, why));
+      std::string clean = d.text.find('\0') != std::string::npos ? (why = "contains a NUL byte", "")
+                                                                 : clean_relative(d.text, why);
+      if (!why.empty())
+        throw ConfigError(fmt::format("{}: [dirs] path '{}' {}", d.origin, std::string_view(d.text.c_str()), why));
+      if (clean == ".fractfs.toml")
+        throw ConfigError(fmt::format("{}: [dirs] path '{}' names the configuration file; list directories",
+                                      d.origin, d.text));
       d.text = clean;
     }
     for (std::size_t i = 0; i < cfg_.dirs.size(); ++i) {
@@ -123,6 +150,20 @@ class Validator {
           path::contains("/" + cfg_.checkpoint_subdir, "/" + d.text))
         throw ConfigError(fmt::format("{}: [dirs] path '{}' overlaps checkpoint_subdir '{}' in the remote store",
                                       d.origin, d.text, cfg_.checkpoint_subdir));
+    }
+  }
+
+  // A [dirs] path that a [local] or [ignore] pattern keeps local as a
+  // whole sends nothing to the remote store: almost surely a mistake.
+  void overridden_dirs() {
+    if (cfg_.remote_root.empty() || cfg_.dirs.empty()) return;
+    Resolver r(cfg_);
+    for (const ConfigEntry& d : cfg_.dirs) {
+      Decision dec = r.decide(d.text, true);
+      if (dec.tier == Tier::remote) continue;
+      cfg_.warnings.push_back(fmt::format("{}: [dirs] path '{}' is kept local as a whole by {}: nothing of it goes "
+                                          "to the remote store",
+                                          d.origin, d.text, r.describe(dec, d.text)));
     }
   }
 

@@ -8,6 +8,7 @@
 #include "resolver/path.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
+#include "shim/scratch.hpp"
 
 namespace fractfs::shim::cwd {
 namespace {
@@ -43,9 +44,9 @@ void store_locked(std::string_view abs) {
 }
 
 void refresh() noexcept {
-  char buf[path::kMax];
-  if (!REAL(getcwd)(buf, sizeof buf)) return;
-  set(buf);
+  scratch::Buf buf;
+  if (!buf.ok() || !REAL(getcwd)(buf.get(), path::kMax)) return;
+  set(buf.get());
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "shim/real.hpp"
 #include "sync/fileops.hpp"
 #include "shim/state.hpp"
+#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 
@@ -40,25 +41,51 @@ bool is_skeleton(std::string_view rel) noexcept {
   return r.holds_dirs(rel) || (r.dirs_index(rel) >= 0 && rel.size() == r.dirs()[static_cast<std::size_t>(r.dirs_index(rel))].size());
 }
 
-// Creates, top-down, each missing directory of rel[0, end) on one side
-// (natural when `local`, else remote) wherever the other side has one.
-int mirror_dirs(const Target& t, std::size_t end, bool local) noexcept {
-  char mine[path::kMax], other[path::kMax];
+// Fills `nat` and `rem` with the natural and remote paths of rel[0, i).
+bool both_paths(const Target& t, std::size_t i, char* nat, char* rem) noexcept {
   std::string_view root = root_part(t);
-  for (std::size_t i = 1; i <= end && i <= t.rel.size(); ++i) {
-    if (i != end && t.rel[i] != '/') continue;
-    std::string_view prefix = t.rel.substr(0, i);
-    if (root.size() + 1 + prefix.size() + 1 > sizeof mine) return errno = ENAMETOOLONG, -1;
+  std::string_view prefix = t.rel.substr(0, i);
+  if (root.size() + 1 + prefix.size() + 1 > path::kMax) return false;
+  std::snprintf(nat, path::kMax, "%.*s%s%.*s", static_cast<int>(root.size()), root.data(),
+                prefix.empty() ? "" : "/", static_cast<int>(prefix.size()), prefix.data());
+  return remote_of(prefix, rem, path::kMax);
+}
+
+// Where the prefix ending before rel[i] ends: the previous '/' (or 0).
+std::size_t up(const Target& t, std::size_t i) noexcept {
+  std::size_t slash = i ? t.rel.rfind('/', i - 1) : std::string_view::npos;
+  return slash == std::string_view::npos ? 0 : slash;
+}
+
+// Creates each missing directory of rel[0, end) on one side (natural when
+// `local`, else remote) wherever the other side has one. The deepest
+// existing one is found from the bottom (usually the parent, one stat), so
+// the cost is linear in the path's length, not quadratic.
+int mirror_dirs(const Target& t, std::size_t end, bool local) noexcept {
+  scratch::Buf mine_buf, other_buf;
+  char *mine = mine_buf.get(), *other = other_buf.get();
+  if (!mine || !other) return errno = ENOMEM, -1;
+  end = end < t.rel.size() ? end : t.rel.size();
+  std::size_t from = end;  // rel[0, from) exists on our side, once found
+  for (;; from = up(t, from)) {
     char* nat = local ? mine : other;
     char* rem = local ? other : mine;
-    std::snprintf(nat, path::kMax, "%.*s%s%.*s", static_cast<int>(root.size()), root.data(),
-                  prefix.empty() ? "" : "/", static_cast<int>(prefix.size()), prefix.data());
-    if (!remote_of(prefix, rem, path::kMax)) return errno = ENAMETOOLONG, -1;
+    if (!both_paths(t, from, nat, rem)) return errno = ENAMETOOLONG, -1;
     struct stat st;
     if (stat_at(mine, st)) {
       if (!S_ISDIR(st.st_mode)) return errno = ENOTDIR, -1;
-      continue;
+      break;
     }
+    if (from == 0) break;  // not even the root's half: create from the top
+  }
+  // Top-down from there: each prefix end after `from`, up to `end`.
+  for (std::size_t i = from + 1; i <= end; ++i) {
+    if (i != end && t.rel[i] != '/') continue;
+    char* nat = local ? mine : other;
+    char* rem = local ? other : mine;
+    if (!both_paths(t, i, nat, rem)) return errno = ENAMETOOLONG, -1;
+    std::string_view prefix = t.rel.substr(0, i);
+    struct stat st;
     mode_t mode = 0755;
     if (stat_at(other, st) && S_ISDIR(st.st_mode)) mode = st.st_mode & 07777;
     else if (!is_skeleton(prefix)) return errno = ENOENT, -1;
@@ -84,6 +111,16 @@ bool is_symlink(const char* p) noexcept {
   ErrnoGuard g;
   struct stat st;
   return stat_at(p, st) && S_ISLNK(st.st_mode);
+}
+
+bool to_local_socket(Target& t) noexcept {
+  if (!t.remote()) return false;
+  ErrnoGuard g;
+  struct stat st;
+  if (!stat_at(t.natural(), st) || !S_ISSOCK(st.st_mode)) return false;
+  t.place = Place::local;
+  t.direct = false;
+  return true;
 }
 
 int ensure_parent(const Target& t) noexcept {

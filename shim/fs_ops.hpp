@@ -33,6 +33,11 @@ char kind_at(const char* path) noexcept;
 // True if a symlink is at the physical path.
 bool is_symlink(const char* path) noexcept;
 
+// A socket is node-local by nature: one bound in a union directory lives
+// in its local half, whatever its name's tier. If `t` (remote tier) names
+// one there, `t` is re-placed onto it and true returned.
+bool to_local_socket(Target& t) noexcept;
+
 // Creates the missing parents of `t`'s physical location, mirroring the
 // directories that exist in the other half of the union (and nothing else):
 // the virtual parent must exist. 0, or -1 with errno (ENOENT).

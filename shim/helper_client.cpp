@@ -19,6 +19,7 @@
 #include "shim/internal_fd.hpp"
 #include "shim/log.hpp"
 #include "shim/real.hpp"
+#include "shim/refuse.hpp"
 #include "shim/state.hpp"
 #include "shim/track.hpp"
 #include "sync/control.hpp"
@@ -162,19 +163,28 @@ int spawn_helper() {
   return p[0];
 }
 
-// The helper's one line; "" when it ended without one.
+// The helper's messages, logged, and its last line; "" when it ended
+// without one.
 std::string read_reply(int fd) {
-  std::string line;
+  std::string text;
   char buf[512];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    line.append(buf, static_cast<std::size_t>(n));
-    if (line.find('\n') != std::string::npos) break;
+    text.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  return line.substr(0, line.find('\n'));
+  std::string last;
+  for (std::size_t at = 0, nl; at < text.size(); at = nl + 1) {
+    nl = text.find('\n', at);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(at, nl - at);
+    if (line.starts_with(helper::kInfo)) log::write(log::Level::info, "%s", line.c_str() + helper::kInfo.size());
+    else if (line.starts_with(helper::kWarn)) log::write(log::Level::warn, "%s", line.c_str() + helper::kWarn.size());
+    else last = line;
+  }
+  return last;
 }
 
 // Another helper is restoring: wait for its marker, or for it to give up.
@@ -191,8 +201,8 @@ void wait_for_other_helper() {
 void start_helper() {
   std::string reply = read_reply(spawn_helper());
   std::string_view r(reply);
-  if (r.starts_with(helper::kReady)) {
-    if (r.size() > helper::kReady.size() + 1) log::write(log::Level::info, "%s", reply.c_str() + helper::kReady.size() + 1);
+  if (r == helper::kReady) {
+    return;
   } else if (r == helper::kBusy) {
     wait_for_other_helper();
   } else if (r.starts_with(helper::kError)) {
@@ -236,8 +246,8 @@ void at_start() noexcept {
     g_leader = ::getpid();
     g_recording = true;
   } catch (const std::exception& e) {
-    log::write(log::Level::error, "checkpointing is off; the app runs on what is on this node: %s", e.what());
-    ::setenv(kRestoredVar, "failed", 1);
+    ::setenv(kRestoredVar, "failed", 1);  // children run as their parent does
+    refuse(std::string("cannot restore the checkpoint, so the app would run on cold state: ") + e.what(), 1);
   }
 }
 

@@ -6,6 +6,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <string>
 
 #include "resolver/config_snapshot.hpp"
 #include "shim/cwd.hpp"
@@ -13,6 +17,8 @@
 #include "shim/guard.hpp"
 #include "shim/helper_client.hpp"
 #include "shim/log.hpp"
+#include "shim/refuse.hpp"
+#include "sync/skeleton.hpp"
 #include "shim/track.hpp"
 #include "shim/state.hpp"
 #include "sync/journal.hpp"
@@ -57,8 +63,9 @@ bool load_fresh(Config& cfg) {
     LoadOptions opts;
     opts.thorough = false;
     cfg = load_config(opts);
+    require_remote_root(cfg);
   } catch (const ConfigError& e) {
-    say_once(log::Level::error, std::string(e.what()) + " (fractfs is off for this process)");
+    refuse(e.what(), 2);
     return false;
   }
   // Only an app configured for fractfs hears that it is in passthrough.
@@ -104,6 +111,9 @@ void start(Config cfg) {
   s->lib_path = own_path();
   if (const char* snap = ::getenv(kSnapshotVar)) s->snapshot = snap;
   g_state = s;  // read by what follows; redirection stays off until g_active
+  // libuv (Node.js) would do file I/O through io_uring, which no preloaded
+  // library sees; it reads this when its first loop starts, after us.
+  ::setenv("UV_USE_IO_URING", "0", 1);
   // The layout and the restore (by the helper), before the app's main.
   helper_client::at_start();
   cwd::invalidate();

@@ -7,6 +7,7 @@
 #include "shim/cwd.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/real.hpp"
+#include "shim/scratch.hpp"
 #include "shim/state.hpp"
 
 namespace fractfs::shim {
@@ -92,14 +93,16 @@ std::string_view virtual_of(int dirfd, const char* p, char* buf, std::size_t cap
     }
     n = path::normalize({}, {p, sc.len}, buf, cap);
   } else {
-    char base[path::kMax];
+    scratch::Buf base_buf;
+    char* base = base_buf.get();
+    if (!base) return {};
     std::ptrdiff_t bl;
     std::uint32_t flags = 0;
     if (dirfd == AT_FDCWD) {
       if (cwd::relation() == cwd::Relation::unrelated && !path::has_dotdot(p)) return {};
-      bl = cwd::copy(base, sizeof base);
+      bl = cwd::copy(base, path::kMax);
     } else {
-      bl = fd_table::get(dirfd, base, sizeof base, &flags);
+      bl = fd_table::get(dirfd, base, path::kMax, &flags);
     }
     if (bl < 0) return {};
     // A descriptor on a directory's remote half resolves names over there.
@@ -109,9 +112,32 @@ std::string_view virtual_of(int dirfd, const char* p, char* buf, std::size_t cap
   return n < 0 ? std::string_view{} : std::string_view(buf, static_cast<std::size_t>(n));
 }
 
+const char* tail_text(Tail tail) noexcept { return tail == Tail::slash ? "/" : tail == Tail::dot ? "/." : ""; }
+
+// Appends t's tail to the NUL-terminated path in buf (of length len).
+bool append_tail(const Target& t, char* buf, std::size_t len) noexcept {
+  const char* s = tail_text(t.tail);
+  std::size_t n = strlen(s);
+  if (len + n + 1 > path::kMax) return false;
+  memcpy(buf + len, s, n + 1);
+  return true;
+}
+
 bool set_place(Target& t) noexcept {
   t.place = t.decision.tier == Tier::remote ? Place::remote : Place::local;
-  return !t.remote() || remote_of(t.rel, t.rbuf, sizeof t.rbuf);
+  if (!t.remote()) return true;
+  if (!remote_of(t.rel, t.rbuf, path::kMax)) return false;
+  return t.tail == Tail::none || append_tail(t, t.rbuf, strlen(t.rbuf));
+}
+
+// "x/" or "x/." (any number of trailing slashes): how p ends, past what
+// normalization keeps. A path that ends in ".." is left to normalization.
+Tail tail_of(const char* p) noexcept {
+  std::size_t n = strlen(p);
+  bool slash = n > 1 && p[n - 1] == '/';
+  while (n > 1 && p[n - 1] == '/') --n;
+  if (p[n - 1] == '.' && (n == 1 || p[n - 2] == '/')) return Tail::dot;
+  return slash ? Tail::slash : Tail::none;
 }
 
 // A path whose own name matches a directory-only pattern is decided by what
@@ -136,6 +162,13 @@ void settle_ambiguous(Target& t) noexcept {
 }
 
 }  // namespace
+
+Target::Target() noexcept : vbuf(scratch::take()), rbuf(scratch::take()) {}
+Target::~Target() {
+  if (!owned_) return;
+  scratch::give(rbuf);
+  scratch::give(vbuf);
+}
 
 bool inside_root(std::string_view abs, std::string_view* rel) noexcept {
   const State& s = *g_state;
@@ -259,12 +292,18 @@ bool place_clean_absolute(const char* p, Target& t) noexcept {
 }
 
 bool place(int dirfd, const char* p, Kind kind, Target& t) noexcept {
-  if (!shim_on() || !p || !*p) return false;
+  if (!shim_on() || !p || !*p || !t.vbuf || !t.rbuf) return false;  // no memory: not ours, passed through
   if (p[0] != '/' || !place_clean_absolute(p, t)) {
-    t.vpath = virtual_of(dirfd, p, t.vbuf, sizeof t.vbuf, false, t.direct);
+    t.vpath = virtual_of(dirfd, p, t.vbuf, path::kMax, false, t.direct);
     if (t.vpath.empty() || !inside_root(t.vpath, &t.rel)) return false;
   }
   t.vstr = t.vpath.data();
+  t.tail = t.direct ? Tail::none : tail_of(p);
+  if (t.tail != Tail::none) {
+    // vpath is in vbuf (the caller's string was not clean): the tail goes after it.
+    if (t.vstr != t.vbuf || !append_tail(t, t.vbuf, t.vpath.size())) return false;
+    kind = Kind::dir;
+  }
   t.dirfd = dirfd;
   t.arg = p;
   t.is_dir_decision = kind == Kind::dir;
@@ -277,14 +316,34 @@ void copy_target(const Target& from, Target& to) noexcept {
   to.place = from.place;
   to.decision = from.decision;
   to.is_dir_decision = from.is_dir_decision;
+  to.tail = from.tail;
   memcpy(to.vbuf, from.vpath.data(), from.vpath.size());
   to.vbuf[from.vpath.size()] = '\0';
+  append_tail(to, to.vbuf, from.vpath.size());
   to.vstr = to.arg = to.vbuf;
   to.dirfd = AT_FDCWD;
   to.direct = false;  // not the caller's own path: never pass the call through
   to.vpath = std::string_view(to.vbuf, from.vpath.size());
   to.rel = to.vpath.substr(from.vpath.size() - from.rel.size());
   if (from.remote()) memcpy(to.rbuf, from.rbuf, strlen(from.rbuf) + 1);
+}
+
+void set_tail(Target& t, Tail tail) noexcept {
+  t.tail = tail;
+  if (t.vstr == t.vbuf) append_tail(t, t.vbuf, t.vpath.size());
+  // rbuf is REMOTE_ROOT/rel, maybe with another tail: rebuilt.
+  if (t.remote() && remote_of(t.rel, t.rbuf, path::kMax)) append_tail(t, t.rbuf, strlen(t.rbuf));
+}
+
+const char* physical_no_tail(const Target& t, char* buf) noexcept {
+  if (t.remote()) {
+    if (!remote_of(t.rel, buf, path::kMax)) buf[0] = '\0';
+    return buf;
+  }
+  if (t.tail == Tail::none) return t.natural();
+  memcpy(buf, t.vpath.data(), t.vpath.size());
+  buf[t.vpath.size()] = '\0';
+  return buf;
 }
 
 void replace_kind(Target& t, Kind kind) noexcept {

@@ -21,6 +21,11 @@ enum class Kind : std::uint8_t { unknown, file, dir };
 
 enum class Place : std::uint8_t { local, remote };
 
+// How the caller's path ended: normalization drops a trailing "/" or "/.",
+// but the kernel must see it (it makes the last component be followed and
+// be a directory), so the physical paths handed to it end the same way.
+enum class Tail : std::uint8_t { none, slash, dot };
+
 struct Target {
   Place place = Place::local;
   Decision decision;
@@ -32,10 +37,20 @@ struct Target {
   bool direct = true;            // the caller's (dirfd, path) reach the natural
                                  // location as they are (clean, and relative to a
                                  // natural directory)
+  Tail tail = Tail::none;        // appended to vstr and rbuf, not part of vpath/rel
   std::string_view vpath;        // absolute, normalized: the natural location
   std::string_view rel;          // root-relative, "" for the root
-  char vbuf[path::kMax];
-  char rbuf[path::kMax];         // REMOTE_ROOT/rel when place == remote
+  char* vbuf;                    // path::kMax bytes each, from this thread's
+  char* rbuf;                    // scratch pool (not the stack: see scratch.hpp);
+                                 // rbuf: REMOTE_ROOT/rel (+ tail) when remote
+
+  Target() noexcept;
+  // On buffers of the caller's (path::kMax bytes each): the exec wrappers,
+  // which may run in a vfork child, keep them on their stack.
+  Target(char* v, char* r) noexcept : vbuf(v), rbuf(r), owned_(false) {}
+  ~Target();
+  Target(const Target&) = delete;
+  Target& operator=(const Target&) = delete;
 
   bool remote() const noexcept { return place == Place::remote; }
   // The caller's own call does the right thing: a local tier, reached directly.
@@ -45,6 +60,9 @@ struct Target {
   const char* at_path() const noexcept { return remote() ? rbuf : direct ? arg : vstr; }
   const char* natural() const noexcept { return vstr; }
   const char* remote_path() const noexcept { return rbuf; }
+
+ private:
+  bool owned_ = true;
 };
 
 // Places `path`, relative to `dirfd` (or the cwd for AT_FDCWD). Returns
@@ -68,6 +86,13 @@ template <typename Body>
 // Copies a Target (its views point into its own buffers), with the path
 // made absolute: the copy owns its strings.
 void copy_target(const Target& from, Target& to) noexcept;
+
+// Gives `t` the tail `tail`: its physical paths (vstr when in vbuf, rbuf)
+// end with it again, after a re-placement that lost it.
+void set_tail(Target& t, Tail tail) noexcept;
+
+// The physical path of `t` without its tail, into buf (of path::kMax).
+const char* physical_no_tail(const Target& t, char* buf) noexcept;
 
 // Re-places `t` for a known kind (e.g. once a stat revealed a directory).
 void replace_kind(Target& t, Kind kind) noexcept;

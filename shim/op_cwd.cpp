@@ -13,6 +13,7 @@
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
+#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -87,9 +88,10 @@ SHIM_EXPORT int chdir(const char* path) {
 // cwd goes to the local half, so it stays a natural path.
 SHIM_EXPORT int fchdir(int fd) {
   if (!shim_on()) return REAL(fchdir)(fd);
-  char v[fractfs::path::kMax];
+  scratch::Buf vb;
+  char* v = vb.get();
   std::uint32_t flags = 0;
-  std::ptrdiff_t n = fd_table::get(fd, v, sizeof v, &flags);
+  std::ptrdiff_t n = v ? fd_table::get(fd, v, fractfs::path::kMax, &flags) : -1;
   if (n >= 0 && (flags & fd_table::remote_half)) {
     Target t;
     if (place(AT_FDCWD, v, Kind::dir, t) && t.remote() && kind_at(t.remote_path()) == 'd' &&

@@ -14,6 +14,7 @@
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
 #include "shim/union_dir.hpp"
+#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 
@@ -70,9 +71,9 @@ namespace {
 
 // Records the descriptor inside a DIR libc opened: dirfd() + openat must
 // reach the same virtual directory.
-DIR* track_dir(DIR* d, const char* vpath) {
+DIR* track_dir(DIR* d, std::string_view vpath) {
   if (!d) return d;
-  if (vpath) fd_table::set(REAL(dirfd)(d), vpath);
+  if (!vpath.empty()) fd_table::set(REAL(dirfd)(d), vpath);
   else fd_table::forget(REAL(dirfd)(d));
   return d;
 }
@@ -81,10 +82,12 @@ DIR* track_dir(DIR* d, const char* vpath) {
 
 namespace {
 
-DIR* open_placed(Target& t) {
-  if (!t.remote()) return track_dir(REAL(opendir)(t.at_path()), t.natural());
-  // A link to a union directory: the kernel would follow it in one half only.
-  if (is_symlink(t.remote_path()) && relink(t, Kind::dir, true)) return open_placed(t);
+// A link to a directory is followed virtually: the kernel would follow it
+// from where it sits (one half of a union, or the other tier), and the
+// descriptor must stand for the link's target.
+DIR* open_placed(Target& t, bool follow = true) {
+  if (follow && last_is_link(t) && relink(t, Kind::dir, true)) return open_placed(t, false);
+  if (!t.remote()) return track_dir(REAL(opendir)(t.at_path()), t.vpath);
   return open_union(t, -1);
 }
 
@@ -93,8 +96,9 @@ DIR* open_placed(Target& t) {
 SHIM_EXPORT DIR* opendir(const char* path) {
   Target t;
   if (!place(AT_FDCWD, path, Kind::dir, t)) {
-    char buf[fractfs::path::kMax];
-    return track_dir(REAL(opendir)(path), virtual_path(AT_FDCWD, path, buf, sizeof buf) >= 0 ? buf : nullptr);
+    scratch::Buf buf;
+    bool known = buf.ok() && virtual_path(AT_FDCWD, path, buf.get(), fractfs::path::kMax) >= 0;
+    return track_dir(REAL(opendir)(path), known ? std::string_view(buf.get()) : std::string_view());
   }
   return guarded(
       "opendir",
@@ -107,9 +111,10 @@ SHIM_EXPORT DIR* opendir(const char* path) {
 }
 
 SHIM_EXPORT DIR* fdopendir(int fd) {
-  char v[fractfs::path::kMax];
+  scratch::Buf vb;
+  char* v = vb.get();
   Target t;
-  if (fd_table::get(fd, v, sizeof v) < 0 || !place(AT_FDCWD, v, Kind::dir, t) || !t.remote())
+  if (!v || fd_table::get(fd, v, fractfs::path::kMax) < 0 || !place(AT_FDCWD, v, Kind::dir, t) || !t.remote())
     return REAL(fdopendir)(fd);
   struct stat st;
   if (::fstat(fd, &st) != 0) return nullptr;

@@ -108,7 +108,8 @@ const char* exec_path(int dirfd, const char* path, Target& t) {
 using namespace fractfs::shim;
 
 SHIM_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
-  Target t;
+  char vb[fractfs::path::kMax], rb[fractfs::path::kMax];  // no pool: may run in a vfork child
+  Target t(vb, rb);
   ChildEnv env(envp);
   return REAL(execve)(exec_path(AT_FDCWD, path, t), argv, env.get());
 }
@@ -210,7 +211,8 @@ SHIM_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
 }
 
 SHIM_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) {
-  Target t;
+  char vb[fractfs::path::kMax], rb[fractfs::path::kMax];  // no pool: may run in a vfork child
+  Target t(vb, rb);
   ChildEnv env(envp);
   const char* p = exec_path(dirfd, path, t);
   return REAL(execveat)(p == path ? dirfd : AT_FDCWD, p, argv, env.get(), flags);
@@ -218,7 +220,8 @@ SHIM_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* 
 
 SHIM_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
-  Target t;
+  char vb[fractfs::path::kMax], rb[fractfs::path::kMax];  // no pool: may run in a vfork child
+  Target t(vb, rb);
   ChildEnv env(envp);
   return REAL(posix_spawn)(pid, exec_path(AT_FDCWD, path, t), actions, attr, argv, env.get());
 }

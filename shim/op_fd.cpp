@@ -10,6 +10,7 @@
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/track.hpp"
+#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -19,9 +20,10 @@ namespace {
 void release(int fd) {
   if (!fd_table::tracked(fd)) return;
   out_of_line([&] {
-    char v[path::kMax];
+    scratch::Buf v;
     std::uint32_t flags = 0;
-    if (fd_table::take(fd, flags, v, sizeof v) && (flags & fd_table::writable)) track::closed(v);
+    if (fd_table::take(fd, flags, v.get(), v.ok() ? path::kMax : 0) && (flags & fd_table::writable) && v.ok())
+      track::closed(v.get());
     return 0;
   });
 }

@@ -9,6 +9,7 @@
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/track.hpp"
+#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -20,10 +21,11 @@ int fd_attr(int fd, Call&& call, OnPath&& on_path) {
   int rc = call();
   if (rc != 0 || !shim_on() || !fd_table::tracked(fd)) return rc;
   return out_of_line([&] {
-    char v[path::kMax];
+    scratch::Buf vb;
+    char* v = vb.get();
     std::uint32_t flags = 0;
     Target t;
-    if (fd_table::get(fd, v, sizeof v, &flags) < 0 || !place(AT_FDCWD, v, Kind::unknown, t)) return rc;
+    if (!v || fd_table::get(fd, v, path::kMax, &flags) < 0 || !place(AT_FDCWD, v, Kind::unknown, t)) return rc;
     track::changed(t);
     struct stat st;
     if (!t.remote() || REAL(fstat)(fd, &st) != 0 || !S_ISDIR(st.st_mode)) return rc;

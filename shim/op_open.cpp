@@ -10,6 +10,7 @@
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
 #include "shim/track.hpp"
+#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -37,8 +38,10 @@ Kind kind_of(int flags) {
 // a stale record of an earlier one with the same number.
 void after_pass(int fd, int dirfd, const char* path, int flags) {
   if (fd < 0) return;
-  char buf[path::kMax];
-  if ((flags & O_DIRECTORY) && virtual_path(dirfd, path, buf, sizeof buf) >= 0) return fd_table::set(fd, buf);
+  if (flags & O_DIRECTORY) {
+    scratch::Buf buf;
+    if (buf.ok() && virtual_path(dirfd, path, buf.get(), path::kMax) >= 0) return fd_table::set(fd, buf.get());
+  }
   fd_table::forget(fd);
 }
 
@@ -81,6 +84,9 @@ int open_placed(int dirfd, const char* path, int flags, mode_t mode, Pass&& pass
       [&] {
         bool remote_half = false;
         bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
+        // A directory opened through a link is recorded under the link's
+        // target, so that names looked up relative to it are placed there.
+        if ((flags & O_DIRECTORY) && follow && last_is_link(t)) relink(t, Kind::dir, true);
         int fd = with_relink(t, kind_of(flags), follow, [&] {
           return t.remote() ? open_remote(t, flags, mode, remote_half) : open_local(t, flags, mode);
         });

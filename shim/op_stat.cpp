@@ -7,6 +7,7 @@
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
+#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -86,10 +87,11 @@ int fstat_like(int fd, Pass&& pass, Call&& call, St* buf) {
   int rc = pass();
   if (rc != 0 || !shim_on() || !is_dir(*buf) || !fd_table::tracked(fd)) return rc;
   out_of_line([&] {
-    char v[path::kMax];
+    scratch::Buf vb;
+    char* v = vb.get();
     std::uint32_t flags = 0;
     Target t;
-    if (fd_table::get(fd, v, sizeof v, &flags) >= 0 && (flags & (fd_table::remote_half | fd_table::union_dir)) &&
+    if (v && fd_table::get(fd, v, path::kMax, &flags) >= 0 && (flags & (fd_table::remote_half | fd_table::union_dir)) &&
         place(AT_FDCWD, v, Kind::dir, t) && t.remote()) {
       ErrnoGuard g;
       union_stat(t, call, buf, 0);
@@ -112,10 +114,13 @@ int stat_like(int dirfd, const char* path, int flags, Call&& call, Pass&& pass, 
   bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
   return keep_errno([&] {
     int rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
+    if (rc != 0 && errno == ENOENT && to_local_socket(t)) rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
     if (rc == 0 && follow && is_link(*buf)) {
+      // Followed virtually: the target may be in the other tier, or a union
+      // directory whose identity is its remote half.
+      relink(t, Kind::unknown, true);
       rc = stat_placed(t, call, buf, flags);
-      if (rc != 0 && retry_errno(errno) && relink(t, Kind::unknown, true)) rc = stat_placed(t, call, buf, flags);
-    } else if (rc != 0 && retry_errno(errno) && parent_missing(t) && relink(t, Kind::unknown, follow)) {
+    } else if (rc != 0 && worth_relinking(t, errno, follow) && relink(t, Kind::unknown, follow)) {
       rc = stat_placed(t, call, buf, flags);
     }
     return rc;

@@ -17,6 +17,7 @@
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
+#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -31,26 +32,26 @@ bool physical_of(const char* v, Kind kind, Target& probe) {
 // If the component ending at cur[end) is a symlink, splices its target
 // into `cur` (normalized) and returns true.
 bool splice_link(char* cur, std::size_t end, Target& probe) {
-  char prefix[path::kMax];
+  scratch::Buf prefix_buf, target_buf, joined_buf;
+  char *prefix = prefix_buf.get(), *target = target_buf.get(), *joined = joined_buf.get();
+  if (!prefix || !target || !joined) return false;
   memcpy(prefix, cur, end);
   prefix[end] = '\0';
   if (!physical_of(prefix, Kind::unknown, probe)) return false;
   const char* phys = probe.remote() ? probe.remote_path() : probe.natural();
   struct stat st;
   if (REAL(fstatat)(AT_FDCWD, phys, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISLNK(st.st_mode)) return false;
-  char target[path::kMax];
-  ssize_t n = REAL(readlinkat)(AT_FDCWD, phys, target, sizeof target - 1);
+  ssize_t n = REAL(readlinkat)(AT_FDCWD, phys, target, path::kMax - 1);
   if (n <= 0) return false;
   target[n] = '\0';
   // New path: target (absolute, or relative to the link's directory) + rest.
-  char joined[path::kMax];
   std::string_view dir = path::dirname(std::string_view(cur, end));
   std::string_view rest(cur + end);
   int len = target[0] == '/'
-                ? snprintf(joined, sizeof joined, "%s%.*s", target, static_cast<int>(rest.size()), rest.data())
-                : snprintf(joined, sizeof joined, "%.*s/%s%.*s", static_cast<int>(dir.size()), dir.data(), target,
+                ? snprintf(joined, path::kMax, "%s%.*s", target, static_cast<int>(rest.size()), rest.data())
+                : snprintf(joined, path::kMax, "%.*s/%s%.*s", static_cast<int>(dir.size()), dir.data(), target,
                            static_cast<int>(rest.size()), rest.data());
-  if (len < 0 || static_cast<std::size_t>(len) >= sizeof joined) return false;
+  if (len < 0 || static_cast<std::size_t>(len) >= path::kMax) return false;
   return path::normalize({}, joined, cur, path::kMax) >= 0;
 }
 
@@ -58,10 +59,13 @@ bool splice_link(char* cur, std::size_t end, Target& probe) {
 
 bool relink(Target& t, Kind kind, bool follow_last) noexcept {
   if (!shim_on()) return false;
+  // A trailing "/" or "/." makes the kernel follow the last component.
+  follow_last = follow_last || t.tail != Tail::none;
   ErrnoGuard g;
   auto probe = std::make_unique<Target>();
-  char cur[path::kMax];
-  if (t.vpath.size() + 1 > sizeof cur) return false;
+  scratch::Buf cur_buf;
+  char* cur = cur_buf.get();
+  if (!cur || t.vpath.size() + 1 > path::kMax) return false;
   memcpy(cur, t.vpath.data(), t.vpath.size());
   cur[t.vpath.size()] = '\0';
   int hops = 0;
@@ -86,25 +90,25 @@ bool relink(Target& t, Kind kind, bool follow_last) noexcept {
     // It left the root: the caller's path is now plain (dirfd, absolute).
     return false;
   }
+  set_tail(*fresh, t.tail);
   copy_target(*fresh, t);
   return true;
 }
 
 bool retry_errno(int err) noexcept { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
 
-bool parent_missing(const Target& t) noexcept {
-  if (t.remote() || g_state->resolver.dirs_index(t.rel) < 0) return false;
-  std::string_view parent = path::dirname(t.vpath);
-  char buf[path::kMax];
-  if (parent.size() + 1 > sizeof buf) return false;
-  memcpy(buf, parent.data(), parent.size());
-  buf[parent.size()] = '\0';
-  return kind_at(buf) == 0;
+bool last_is_link(const Target& t) noexcept {
+  scratch::Buf buf;
+  return buf.ok() && is_symlink(physical_no_tail(t, buf.get()));
 }
 
+// A link on the path inside the root may lead into the other tier (or into
+// one half of a union directory): relink() looks, component by component.
+// Paths of one component below the root have no such link but the last.
 bool worth_relinking(const Target& t, int err, bool follow_last) noexcept {
-  if (!retry_errno(err)) return false;
-  return (follow_last && is_symlink(t.remote() ? t.remote_path() : t.natural())) || parent_missing(t);
+  if (!retry_errno(err) || t.rel.empty()) return false;
+  if (t.rel.find('/') != std::string_view::npos) return true;
+  return (follow_last || t.tail != Tail::none) && last_is_link(t);
 }
 
 }  // namespace fractfs::shim

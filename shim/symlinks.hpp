@@ -2,6 +2,7 @@
 // symlinks.cpp): used after a call failed, or where a link was seen.
 #pragma once
 
+#include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
 #include "shim/mapping.hpp"
 
@@ -15,20 +16,21 @@ bool relink(Target& t, Kind kind, bool follow_last) noexcept;
 // Errors a symlink into the other tier produces.
 bool retry_errno(int err) noexcept;
 
-// A local-tier path in a [dirs] tree whose natural parent is missing: the
-// parent may be a link that lives in the remote half.
-bool parent_missing(const Target& t) noexcept;
+// True if t's last component is a symlink (looked at without following).
+bool last_is_link(const Target& t) noexcept;
 
 // After a call on `t` failed with `err`: could a symlink be the cause? (A
 // look at the disk, on error paths only.)
 bool worth_relinking(const Target& t, int err, bool follow_last) noexcept;
 
 // Runs `attempt()`; if it failed as a link into the other tier would make it
-// fail, resolves the links on t's path and runs it once more.
+// fail, resolves the links on t's path and runs it once more. A remote-tier
+// name missing there may be a socket, which lives in the local half.
 template <typename Attempt>
 auto with_relink(Target& t, Kind kind, bool follow_last, Attempt&& attempt) -> decltype(attempt()) {
   return keep_errno([&] {
     auto rc = attempt();
+    if (rc < 0 && errno == ENOENT && to_local_socket(t)) rc = attempt();
     if (rc < 0 && worth_relinking(t, errno, follow_last) && relink(t, kind, follow_last)) rc = attempt();
     return rc;
   });

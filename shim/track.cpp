@@ -4,6 +4,7 @@
 
 #include "shim/fd_table.hpp"
 #include "shim/helper_client.hpp"
+#include "shim/scratch.hpp"
 #include "shim/state.hpp"
 #include "sync/journal.hpp"
 
@@ -71,11 +72,11 @@ void after_fork_child() noexcept {
   g_writer.forget_seen();
   g_recorded = false;
   if (!helper_client::recording()) return;
-  char v[path::kMax];
-  for (int fd = 0, n = fd_table::limit(); fd < n; ++fd) {
+  scratch::Buf v;
+  for (int fd = 0, n = fd_table::limit(); v.ok() && fd < n; ++fd) {
     std::uint32_t flags = 0;
-    if (fd_table::tracked(fd) && fd_table::get(fd, v, sizeof v, &flags) >= 0 && (flags & fd_table::writable))
-      record_path(journal::Event::opened, v);
+    if (fd_table::tracked(fd) && fd_table::get(fd, v.get(), v.size(), &flags) >= 0 && (flags & fd_table::writable))
+      record_path(journal::Event::opened, v.get());
   }
 }
 

@@ -40,8 +40,10 @@ void read_half(const Target& t, const char* dir, bool remote_half, bool dots, st
     unsigned char type = type_of(dir, e);
     bool is_dir = type == DT_DIR;
     // A local sub-directory always shows (a local one, or the local half of
-    // a remote one); anything else shows from the half its tier names.
-    if (!dot && !(is_dir && !remote_half) && lives_remotely(t, e->d_name, is_dir) != remote_half) continue;
+    // a remote one), and so does a socket (node-local whatever its tier);
+    // anything else shows from the half its tier names.
+    bool local_always = !remote_half && (is_dir || type == DT_SOCK);
+    if (!dot && !local_always && lives_remotely(t, e->d_name, is_dir) != remote_half) continue;
     if (!seen.insert(e->d_name).second) continue;
     out.push_back({e->d_name, type, e->d_ino});
   }
@@ -95,8 +97,13 @@ bool is_union_dir(const Target& t) noexcept {
   return t.remote() && (kind_at(t.remote_path()) == 'd' || kind_at(t.natural()) == 'd');
 }
 
+// The remote half is the directory's identity: a local half alone (left
+// where the remote half could not be made, e.g. on a read-only store) does
+// not make it exist, so mkdir answers as the store does (EROFS there),
+// consistently with stat.
 int mkdir_union(const Target& t, mode_t mode) noexcept {
-  if (kind_at(t.natural()) != 0) return errno = EEXIST, -1;
+  char local = kind_at(t.natural());
+  if (local == 'f') return errno = EEXIST, -1;
   int rc = REAL(mkdir)(t.remote_path(), mode);
   if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = REAL(mkdir)(t.remote_path(), mode);
   if (rc != 0) return -1;

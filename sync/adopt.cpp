@@ -43,6 +43,7 @@ struct Walker {
     struct stat st;
     if (::lstat(local(rel).c_str(), &st) != 0) return;
     bool is_dir = S_ISDIR(st.st_mode);
+    if (S_ISSOCK(st.st_mode)) return;  // node-local by nature: sockets stay in the local half
     if (resolver.decide(rel, is_dir).tier != Tier::remote) return;  // stays local, whole
     if (is_dir) return walk(rel, st.st_mode);
     std::string dst = remote(rel);

@@ -32,4 +32,11 @@ Bundle Bundle::parse(std::string_view text, std::string_view what) {
   return b;
 }
 
+std::string bundle_notice(const Bundle& b) {
+  if (b.empty()) return {};
+  return std::to_string(b.size()) +
+         " file(s) present before the first start on this node are the deploy bundle: they are left out of "
+         "checkpoints (auto_ignore_bundle; 'fractfs status' counts them)";
+}
+
 }  // namespace fractfs

@@ -30,4 +30,8 @@ class Bundle {
   std::unordered_set<std::string> paths_;
 };
 
+// What a first start says about the bundle it found ("" when empty): how
+// many files, and where to see them.
+std::string bundle_notice(const Bundle& b);
+
 }  // namespace fractfs

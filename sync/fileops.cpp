@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
+#include <new>
 #include <vector>
 
 namespace fractfs::fileops {
@@ -41,12 +43,16 @@ int copy_data(int in, int out) noexcept {
     if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return -1;
     break;  // not supported between these two: plain reads and writes
   }
-  static thread_local char buf[1 << 16];
+  // On the heap: neither a thread_local (the library's static TLS is
+  // taken from every thread's stack, small ones too) nor the stack.
+  constexpr std::size_t kBuf = 1 << 16;
+  std::unique_ptr<char[]> buf(new (std::nothrow) char[kBuf]);
+  if (!buf) return errno = ENOMEM, -1;
   for (;;) {
-    ssize_t n = ::pread(in, buf, sizeof buf, off);
+    ssize_t n = ::pread(in, buf.get(), kBuf, off);
     if (n == 0) return 0;
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || !write_all(out, buf, static_cast<std::size_t>(n))) return -1;
+    if (n < 0 || !write_all(out, buf.get(), static_cast<std::size_t>(n))) return -1;
     off += n;
   }
 }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "sync/adopt.hpp"
+#include "sync/bundle.hpp"
 #include "sync/presence.hpp"
 #include "sync/skeleton.hpp"
 #include "sync/sys.hpp"
@@ -23,13 +24,18 @@ constexpr double kPollLeaving = 0.01, kGraceLeaving = 0.05, kLeavingFor = 2;
 
 }  // namespace
 
-void tell(int& fd, std::string_view line) noexcept {
+void note(int fd, std::string_view kind, std::string_view text) noexcept {
   if (fd < 0) return;
-  std::string msg(line);
+  std::string msg = std::string(kind) + std::string(text);
   for (char& c : msg)
     if (c == '\n') c = ' ';
   msg += '\n';
   (void)sys::write_all(fd, msg.data(), msg.size());
+}
+
+void tell(int& fd, std::string_view line) noexcept {
+  if (fd < 0) return;
+  note(fd, "", line);
   ::close(fd);
   fd = -1;
 }
@@ -45,8 +51,8 @@ std::string restore_line(const StartReport& r) {
                      rr.kept_newer, rr.bundle.size());
 }
 
-// The layout and the restore; the report line for the starter.
-std::string prepare(Engine& engine, Holder& holder, const Holder::Logger& log) {
+// The layout and the restore, with messages for the starter.
+void prepare(Engine& engine, Holder& holder, const Holder::Logger& log, int ready) {
   const Config& cfg = engine.cfg();
   prepare_skeleton(cfg);
   AdoptReport a = adopt_layout(cfg, engine.resolver());
@@ -55,9 +61,11 @@ std::string prepare(Engine& engine, Holder& holder, const Holder::Logger& log) {
   Snapshot snap;
   StartReport r = ensure_restored(engine, &snap, nullptr);
   if (r.restored_now) holder.adopt(std::move(snap));
-  std::string line = restore_line(r);
-  if (!line.empty()) log(false, line);
-  return line;
+  if (std::string line = restore_line(r); !line.empty()) {
+    log(false, line);
+    note(ready, kInfo, line);
+  }
+  if (r.restored_now && !r.restore.bundle.empty()) note(ready, kWarn, bundle_notice(r.restore.bundle));
 }
 
 sigset_t handled_signals() {
@@ -113,9 +121,9 @@ int run(const Config& cfg, const Options& opt, const Holder::Logger& log) {
       tell(ready, kBusy);
       return 0;
     }
-    std::string line = prepare(*engine, *holder, log);
+    prepare(*engine, *holder, log, ready);
     if (!holder->start()) throw StoreError("cannot start the checkpoint thread");
-    tell(ready, std::string(kReady) + (line.empty() ? "" : " " + line));
+    tell(ready, kReady);
   } catch (const std::exception& e) {
     log(true, e.what());
     tell(ready, std::string(kError) + e.what());

@@ -15,15 +15,20 @@
 
 namespace fractfs::helper {
 
-// What the helper tells its starter, one line on the ready descriptor:
-// "ready [what was restored]", "busy" (another helper serves this root),
-// or "error MESSAGE" (nothing may run: the layout or restore failed).
+// What the helper tells its starter on the ready descriptor, a line each:
+// messages for the app's log ("info TEXT", "warn TEXT"), then "ready",
+// "busy" (another helper serves this root) or "error MESSAGE" (nothing may
+// run: the layout or the restore failed); then it closes the descriptor.
 inline constexpr std::string_view kReady = "ready";
 inline constexpr std::string_view kBusy = "busy";
 inline constexpr std::string_view kError = "error ";
+inline constexpr std::string_view kInfo = "info ";
+inline constexpr std::string_view kWarn = "warn ";
 
 // Writes `line` on `fd` and closes it (fd becomes -1); nothing when fd < 0.
 void tell(int& fd, std::string_view line) noexcept;
+// Writes a message line (kInfo or kWarn, then the text) and keeps `fd` open.
+void note(int fd, std::string_view kind, std::string_view text) noexcept;
 
 struct Options {
   int ready_fd = -1;   // closed once the app may run; -1: none

@@ -244,7 +244,7 @@ void Holder::loop() noexcept {
   }
   // Requests from now on find no socket and wait for the lock instead.
   control_.unlink();
-  if (final_.load() && !disowned_.load()) take_logged(false);
+  if (final_.load()) final_ok_ = !disowned_.load() && take_logged(false);
 }
 
 void* Holder::thread_main(void* self) noexcept {
@@ -285,14 +285,15 @@ void Holder::disown() noexcept {
 
 std::vector<int> Holder::descriptors() const { return {lock_.fd(), control_.fd(), wake_fd_}; }
 
-void Holder::stop(bool final_checkpoint) noexcept {
-  if (!running_) return;
-  final_ = final_checkpoint && !disowned_;
+bool Holder::stop(bool final_checkpoint) noexcept {
+  if (!running_) return !final_checkpoint;
+  final_ = final_checkpoint;
   stop_ = true;
   std::uint64_t one = 1;
   (void)!::write(wake_fd_, &one, sizeof one);
   ::pthread_join(thread_, nullptr);
   running_ = false;
+  return !final_checkpoint || final_ok_.load();
 }
 
 void Holder::abandon_after_fork() noexcept {

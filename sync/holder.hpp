@@ -45,7 +45,9 @@ class Holder {
   // The helper thread (signals blocked in it). False if it could not start.
   bool start() noexcept;
   // Stops the thread; with `final_checkpoint`, after one last checkpoint.
-  void stop(bool final_checkpoint) noexcept;
+  // False when that checkpoint was asked for and not taken (it failed, or
+  // the holder was disowned): the app's last changes are not saved.
+  bool stop(bool final_checkpoint) noexcept;
 
   // Asks the thread for a checkpoint as soon as it can (from any thread).
   void checkpoint_soon() noexcept;
@@ -100,6 +102,7 @@ class Holder {
   std::atomic<bool> soon_{false};
   std::atomic<double> exit_requested_{0};
   double settle_seconds_ = 60;
+  std::atomic<bool> final_ok_{true};
   int wake_fd_ = -1;
 };
 

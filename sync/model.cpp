@@ -14,7 +14,6 @@ namespace fractfs {
 namespace {
 
 constexpr std::string_view kIndexHeader = "fractfs-index 1";
-constexpr int kMaxDepth = 1024;
 
 std::pair<std::string_view, std::string_view> split(std::string_view rel) {
   std::size_t slash = rel.rfind('/');
@@ -232,8 +231,9 @@ Model Model::load(Store& store, const ObjectId& root) {
   struct Loader {
     Model& m;
     Store& store;
-    void load(const std::string& rel, const ObjectId& id, int level) {
-      if (level > kMaxDepth) throw FormatError("checkpoint trees nest deeper than " + std::to_string(kMaxDepth));
+    void load(const std::string& rel, const ObjectId& id, std::size_t level) {
+      if (level > kMaxTreeDepth)
+        throw FormatError("checkpoint trees nest deeper than " + std::to_string(kMaxTreeDepth) + " at '/" + rel + "'");
       std::string key = keys::object(id);
       auto text = store.get(key);
       if (!text) throw StoreError(store.describe() + "/" + key + ": missing tree of '/" + rel + "'");

@@ -25,6 +25,10 @@ std::string parent_of(const std::string& rel) {
   return slash == std::string::npos ? std::string() : rel.substr(0, slash);
 }
 
+std::size_t depth_of(const std::string& rel) {
+  return rel.empty() ? 0 : 1 + static_cast<std::size_t>(std::count(rel.begin(), rel.end(), '/'));
+}
+
 std::string join(const std::string& dir, const char* name) { return dir.empty() ? name : dir + "/" + name; }
 
 Entry dir_entry(const struct stat& st) {
@@ -113,6 +117,12 @@ void Scanner::examine_stat(const std::string& rel, const struct stat& st) {
   if (S_ISREG(st.st_mode)) return file(rel, st);
   if (S_ISLNK(st.st_mode)) return symlink(rel, st);
   if (!S_ISDIR(st.st_mode)) {  // FIFOs, sockets, devices: not checkpointed
+    if (model_.find(rel)) gone.push_back(rel);
+    return;
+  }
+  if (depth_of(rel) > kMaxTreeDepth) {
+    problem(rel + ": directories nest deeper than " + std::to_string(kMaxTreeDepth) +
+            " levels here; this one and what is below it are not checkpointed");
     if (model_.find(rel)) gone.push_back(rel);
     return;
   }
@@ -225,7 +235,7 @@ void Scanner::symlink(const std::string& rel, const struct stat& st) {
 bool Scanner::ensure_parents(const std::string& rel) {
   std::string parent = parent_of(rel);
   if (model_.dir(parent)) return true;
-  if (!ensure_parents(parent)) return false;
+  if (depth_of(parent) > kMaxTreeDepth || !ensure_parents(parent)) return false;
   struct stat st;
   if (::fstatat(root_fd_, parent.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) ||
       !included(parent, st))

@@ -19,6 +19,7 @@
 #include "resolver/config.hpp"
 #include "sync/object_id.hpp"
 #include "sync/fileops.hpp"
+#include "sync/skeleton.hpp"
 #include "sync/store.hpp"
 #include "sync/sys.hpp"
 
@@ -60,8 +61,10 @@ bool abandoned(std::string_view name, std::int64_t mtime_ns) {
 
 class MountStore final : public Store {
  public:
+  // A store on a read-only mount (or not ours to write) can still be read
+  // from: a restore works, and each checkpoint fails saying why.
   explicit MountStore(std::string dir) : dir_(std::move(dir)) {
-    if (fileops::make_dirs(dir_, 0700) != 0) fail("cannot create", "", errno);
+    if (fileops::make_dirs(dir_, 0700) != 0 && errno != EROFS && errno != EACCES) fail("cannot create", "", errno);
   }
 
   std::string describe() const override { return dir_; }
@@ -180,6 +183,7 @@ std::unique_ptr<Store> open_store(const Config& cfg) {
   if (cfg.passthrough()) throw StoreError("no remote_root is configured: there is no checkpoint store");
   if (cfg.backend != Backend::mount)
     throw StoreError("backend '" + std::string(backend_name(cfg.backend)) + "' is not available in this build");
+  require_remote_root(cfg);  // never created here: see sync/skeleton.hpp
   return open_mount_store(cfg.remote_root + "/" + cfg.checkpoint_subdir + "/.fractfs");
 }
 

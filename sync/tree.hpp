@@ -36,6 +36,12 @@ inline constexpr unsigned kChunkShift = 22;
 inline constexpr std::size_t kChunkSize = std::size_t{1} << kChunkShift;
 inline constexpr unsigned kMinChunkShift = 12, kMaxChunkShift = 26;
 
+// Directories nest at most this deep below the root in a checkpoint: the
+// reader refuses deeper trees, so the writer (sync/scan.cpp) leaves a
+// deeper directory out, with a warning naming it, rather than commit a
+// generation no restore could read.
+inline constexpr std::size_t kMaxTreeDepth = 1024;
+
 struct Entry {
   EntryKind kind = EntryKind::file;
   std::uint32_t mode = 0;     // permission bits (07777)

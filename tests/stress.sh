@@ -22,7 +22,7 @@ check_placement() {  # ROOT REMOTE
 run_one() {  # NAME REMOTE CMD...
   local name=$1 remote=$2; shift 2
   local root=$T/root-$name
-  rm -rf "$root" "${remote:?}/data" "$remote/_checkpoint" && mkdir -p "$root"
+  rm -rf "$root" "${remote:?}/data" "$remote/_checkpoint" && mkdir -p "$root" "$remote"
   printf 'remote_root = "%s"\nscratch = "%s"\n[dirs]\npaths = ["data"]\n[ignore]\npatterns = ["*.tmp"]\n' \
     "$remote" "$T/scratch-$name" > "$root/.fractfs.toml"
   (cd "$root" && FRACTFS_ROOT=$root "$@" "$root" "$remote" "$threads" "$iterations") || fail "stress $name failed"

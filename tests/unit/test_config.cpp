@@ -135,7 +135,11 @@ TEST_CASE("remote_root and scratch may not be inside the app root", "[config]") 
   CHECK(f.error({"FRACTFS_REMOTE_ROOT=" + f.root + "/remote"}) ==
         "FRACTFS_REMOTE_ROOT: remote_root '" + f.root + "/remote' is inside the app root '" + f.root +
             "': it would redirect into itself");
-  CHECK(f.error({"FRACTFS_SCRATCH=" + f.root + "/.state"}).find("FRACTFS_SCRATCH: scratch") == 0);
+  CHECK(f.error({"FRACTFS_REMOTE_ROOT=" + f.remote, "FRACTFS_SCRATCH=" + f.root + "/.state"})
+            .find("FRACTFS_SCRATCH: scratch") == 0);
+  // Passthrough tracks nothing: a root of / or /tmp with no configuration
+  // must not fail on the default scratch.
+  CHECK(f.load({"FRACTFS_SCRATCH=" + f.root + "/.state"}).passthrough());
   CHECK(f.error({"FRACTFS_REMOTE_ROOT=" + f.dir.path()}).find("must not overlap") != std::string::npos);
   CHECK(f.error({"FRACTFS_REMOTE_ROOT=relative/x"}).find("must be an absolute path") != std::string::npos);
 }
