@@ -166,6 +166,7 @@ bench: $(BENCH_RES) $(BENCH_SHIM) $(BENCH_FWD) $(SHIM_LIB)
 	$(BENCH_RES) | tee $(BUILD)/bench/resolver.md
 	BUILD=$(BUILD) bash bench/run_shim.sh
 	$(MAKE) --no-print-directory $(FRACTFS) $(FRACTFS_RUN) && BUILD=$(BUILD) bash bench/bench_checkpoint.sh
+	python3 bench/bench_sqlite.py $(BUILD)
 
 clean:
 	rm -rf build

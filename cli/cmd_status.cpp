@@ -68,7 +68,7 @@ void print_json(Engine& engine, const Facts& f) {
   const Status& s = f.status;
   if (s.time_ns) o.add("last_checkpoint", sys::utc_time(s.time_ns)).add("last_duration", s.duration);
   else o.add_null("last_checkpoint");
-  o.add("dirty_kept", s.dirty).add("torn", s.torn);
+  o.add("dirty_kept", s.dirty).add("torn", s.torn).add("cloned", s.cloned);
   std::string list;
   for (const std::string& u : s.unsettled) list += (list.empty() ? "" : ",") + json_string(u);
   o.add_raw("unsettled", "[" + list + "]");

@@ -94,6 +94,7 @@ void capture_all(const SyncEnv& env, Snapshot& snap, Scanner& scan, int root_fd,
     switch (c.outcome) {
       case Capture::Outcome::ok:
         ++rep.read;
+        if (c.cloned) ++rep.cloned;
         if (!snap.model.dir(parent_of(rel))) {
           snap.retry.push_back(rel);
           break;

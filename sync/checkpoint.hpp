@@ -67,7 +67,8 @@ struct CheckpointReport {
   bool committed = false;  // a new generation was made
   Generation generation;   // the current one afterwards (number 0: none)
   std::uint64_t examined = 0, read = 0, kept_dirty = 0, removed = 0;
-  std::uint64_t torn = 0;  // stored as read although they changed during every read
+  std::uint64_t torn = 0;    // stored as read although they changed during every read
+  std::uint64_t cloned = 0;  // read from a reflink clone: they changed during every plain read
   double seconds = 0;
   std::vector<std::string> problems;  // files that could not be read, and the like (capped)
   // Files not captured consistently this time, "PATH: what happened" (capped).

@@ -135,6 +135,7 @@ CheckpointReport Holder::take(bool full, Progress* progress) {
   if (rep.committed) status_.new_bytes = g.new_bytes;
   status_.dirty = rep.kept_dirty;
   status_.torn = rep.torn;
+  status_.cloned = rep.cloned;
   status_.unsettled = rep.unsettled;
   ++status_.checkpoints;
   status_.last_error.clear();

@@ -17,6 +17,7 @@ struct Status {
   std::uint64_t new_bytes = 0;  // uploaded by the last committed checkpoint
   std::uint64_t dirty = 0;      // files kept at an older version by the last checkpoint
   std::uint64_t torn = 0;       // files stored as read although they changed during every read
+  std::uint64_t cloned = 0;     // files read from a reflink clone (they changed during every plain read)
   // "PATH: what happened" for each file the last checkpoint could not
   // capture consistently (capped).
   std::vector<std::string> unsettled;

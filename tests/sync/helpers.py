@@ -293,6 +293,14 @@ def unescape(s):
     return out.decode("utf-8", "surrogateescape")
 
 
+def chunk_ids(ids):
+    """The object ids of a tree entry's id field ("-", "ID,ID", or "cN:ID,ID"
+    for a file of 2^N-byte chunks)."""
+    if ids == "-":
+        return []
+    return ids.split(":", 1)[-1].split(",")
+
+
 def parse_tree(text):
     lines = text.split("\n")
     if lines[0] != "fractfs-tree 1":
@@ -323,7 +331,7 @@ def walk_tree(store, tree, prefix, out, missing, seen):
         if kind == "d":
             walk_tree(store, ids, rel, out, missing, seen)
         elif kind == "f" and ids != "-":
-            for i in ids.split(","):
+            for i in chunk_ids(ids):
                 seen.add(i)
                 if not os.path.exists(obj_path(store, i)):
                     missing.add(i)
@@ -393,7 +401,7 @@ def torn_check(args):
         if not entry:
             print("absent")
             return
-        data = b"".join(open(obj_path(store, i), "rb").read() for i in entry[0][5].split(",") if i != "-")
+        data = b"".join(open(obj_path(store, i), "rb").read() for i in chunk_ids(entry[0][5]))
     except (FileNotFoundError, KeyError):
         print("retry")
         return

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -459,4 +460,27 @@ TEST_CASE("journal: scribbled records are reported lost, never crash", "[journal
   b = j.r.drain(milliseconds(1), milliseconds(0));
   CHECK_FALSE(b.lost);
   CHECK(paths(b) == std::vector<std::string>{"fine"});
+}
+
+TEST_CASE("journal: what the last checkpoint saved, and the reader's heartbeat", "[journal]") {
+  Pair j;
+  CHECK(j.w.unsaved());  // not known yet
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  auto now = static_cast<std::uint64_t>(ts.tv_sec);
+  CHECK(j.w.reader_quiet(now, 3));  // never drained
+  j.w.record(Event::changed, "a");
+  j.r.drain();
+  CHECK_FALSE(j.w.reader_quiet(now, 3));
+  CHECK(j.w.reader_quiet(now + 10, 3));
+  j.r.set_saved(j.r.consumed());
+  CHECK_FALSE(j.w.unsaved());
+  j.w.record(Event::changed, "b");
+  CHECK(j.w.unsaved());
+  j.r.drain();
+  j.r.set_saved(j.r.consumed());
+  CHECK_FALSE(j.w.unsaved());
+  j.r.set_saved(Reader::kNotSaved);  // a file still open for writing
+  CHECK(j.w.unsaved());
+  CHECK(Writer().unsaved());  // a writer not attached cannot tell
 }
