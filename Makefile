@@ -7,11 +7,31 @@
 #   make test-sanitize  the test suite under ASan+UBSan (build/asan)
 #   make test-tsan      the test suite under TSan (build/tsan)
 #   make bench          benchmarks; report under $(BUILD)/bench/
+#
+# make uses every core unless given -j; V=1 shows the full commands.
 
 BUILD ?= build
 SAN ?=
 CXX ?= g++
 MAKEFLAGS += --no-builtin-rules
+
+# Every core, unless -j was given (on the command line, in MAKEFLAGS, or by
+# a parent make's jobserver).
+ifeq ($(filter -j% --jobserver%,$(MAKEFLAGS) $(shell printenv MAKEFLAGS)),)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+endif
+
+# One short line per file; V=1 prints the commands instead; -s neither.
+ifeq ($(V),1)
+  Q :=
+  say :=
+else ifneq ($(findstring s,$(filter-out -%,$(firstword $(MAKEFLAGS)))),)
+  Q := @
+  say = @
+else
+  Q := @
+  say = @printf '  %-6s %s\n' '$(1)' '$(2)';
+endif
 
 DEB_PACKAGES := g++ make git python3 libtomlplusplus-dev libfmt-dev libboost-dev catch2 \
                 sqlite3 tar coreutils findutils gnuplot-nox libxxhash-dev rsync
@@ -72,11 +92,11 @@ deps:
 
 $(OBJ)/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+	$(call say,CXX,$<)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(LIBRESOLVER): $(call objs,$(RESOLVER_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 # The shim defines libc's own names: no fortify wrappers in its sources. Its
 # checks for NULL arguments are deliberate (apps pass them), whatever the
@@ -86,7 +106,7 @@ $(OBJ)/shim/%.o: CPPFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0 -Wno-nonnull-
 # Only the functions listed in shim/functions.def are exported.
 $(SHIM_MAP): shim/functions.def
 	@mkdir -p $(dir $@)
-	{ echo '{ global:'; $(CXX) -E -P -x c++ -D'FN(n)=n;' -D'FNV(n,v)=n;' $<; echo 'local: *; };'; } > $@
+	$(call say,GEN,$@){ echo '{ global:'; $(CXX) -E -P -x c++ -D'FN(n)=n;' -D'FNV(n,v)=n;' $<; echo 'local: *; };'; } > $@
 
 # libstdc++ and libgcc linked in statically and hidden, and no libm (g++
 # would add it for libstdc++; nothing uses it): a process started under the
@@ -98,41 +118,41 @@ else
 endif
 $(SHIM_LIB): $(call objs,$(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER) $(SHIM_MAP)
 	@mkdir -p $(dir $@)
-	$(CXX) -shared $(CXXFLAGS) $(call objs,$(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER) -o $@ $(LDFLAGS) \
+	$(call say,LD,$@)$(CXX) -shared $(CXXFLAGS) $(call objs,$(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER) -o $@ $(LDFLAGS) \
 	  -Wl,--exclude-libs,ALL -Wl,--version-script=$(SHIM_MAP) -Wl,-z,defs -Wl,-O1 -Wl,-z,pack-relative-relocs \
 	  $(SHIM_LIBS)
 
 $(FRACTFS): $(call objs,$(FRACTFS_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
 $(FRACTFS_RUN): $(call objs,$(RUN_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
 $(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp $(SYNC_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
 $(GIT_DIFF): $(call objs,tests/git_differential.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
 # The stress test twice: as a plain program run under LD_PRELOAD, and with
 # the shim's objects linked in, so sanitizer builds instrument the shim too.
 $(STRESS): $(call objs,tests/shim/stress.cpp)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread
 
 $(STRESS_IN): $(call objs,tests/shim/stress.cpp $(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread -Wl,--export-dynamic
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread -Wl,--export-dynamic
 
 $(BENCH_RES): $(call objs,bench/bench_resolver.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
-demo: all
+demo: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB)
 	@BUILD=$(BUILD) bash demo/run.sh
 
 test: all
@@ -146,12 +166,12 @@ test-tsan:
 
 $(BENCH_SHIM): $(call objs,bench/bench_shim.cpp)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
 # The calibration wrapper for bench_shim: plain C, nothing of the project.
 $(BENCH_FWD): bench/forwarder.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
+	$(call say,CC,$<)$(CC) -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
 
 bench: $(BENCH_RES) $(BENCH_SHIM) $(BENCH_FWD) $(SHIM_LIB)
 	@mkdir -p $(BUILD)/bench
