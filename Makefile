@@ -7,9 +7,13 @@
 #   make test-sanitize  the test suite under ASan+UBSan (build/asan)
 #   make test-tsan      the test suite under TSan (build/tsan)
 #   make bench          benchmarks; report under $(BUILD)/bench/
+#   make install        install under PREFIX (default /usr/local); DESTDIR, bindir,
+#                       libdir, mandir… as in the GNU conventions; make uninstall
+#   make deb            a Debian package in $(BUILD)/deb/
 #
 # make uses every core unless given -j; V=1 shows the full commands.
 
+VERSION := 0.1.0
 BUILD ?= build
 SAN ?=
 CXX ?= g++
@@ -178,6 +182,82 @@ bench: $(BENCH_RES) $(BENCH_SHIM) $(BENCH_FWD) $(SHIM_LIB)
 	$(BENCH_RES) | tee $(BUILD)/bench/resolver.md
 	BUILD=$(BUILD) bash bench/run_shim.sh
 	$(MAKE) --no-print-directory $(FRACTFS) $(FRACTFS_RUN) && BUILD=$(BUILD) bash bench/bench_checkpoint.sh
+
+# ---- Documentation, install, Debian package ---------------------------------
+# make install / make deb and their tests: man pages, completion, packaging.
+DEB_PACKAGES += scdoc man-db dpkg-dev lintian bash-completion
+.PHONY: install install-strip uninstall deb
+
+# Man pages: scdoc sources in man/ (NAME.SECTION.scd), @VERSION@ filled in.
+MAN_SRC  := $(wildcard man/*.scd)
+MANPAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+all: $(MANPAGES)
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	$(call say,SCDOC,$<)sed 's/@VERSION@/$(VERSION)/g' $< | scdoc > $@.tmp && mv $@.tmp $@
+
+# GNU conventions: prefix (or PREFIX), exec_prefix, bindir, libdir, … and
+# DESTDIR. libfractfs.so goes to $(libdir)/fractfs, where fractfs-run finds
+# it relative to itself (cli/launch.cpp): libdir must be $(exec_prefix)/lib,
+# lib64 or lib/<multiarch>.
+PREFIX      ?= /usr/local
+prefix      ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir      ?= $(exec_prefix)/bin
+libdir      ?= $(exec_prefix)/lib
+pkglibdir   ?= $(libdir)/fractfs
+datarootdir ?= $(prefix)/share
+mandir      ?= $(datarootdir)/man
+man1dir     ?= $(mandir)/man1
+man5dir     ?= $(mandir)/man5
+docdir      ?= $(datarootdir)/doc/fractfs
+bashcompdir ?= $(datarootdir)/bash-completion/completions
+INSTALL     ?= install
+INSTALL_STRIP ?=
+MULTIARCH   := $(shell $(CXX) -print-multiarch 2>/dev/null)
+ifneq ($(MULTIARCH),)
+  $(OBJ)/cli/launch.o: CPPFLAGS += -DFRACTFS_MULTIARCH='"$(MULTIARCH)"'
+endif
+LIB_FROM_BIN = $(shell realpath -m -s --relative-to='$(bindir)' '$(pkglibdir)')
+INSTALLED := $(bindir)/fractfs $(bindir)/fractfs-run $(pkglibdir)/libfractfs.so \
+             $(patsubst $(BUILD)/man/%,$(mandir)/man1/%,$(filter %.1,$(MANPAGES))) \
+             $(patsubst $(BUILD)/man/%,$(mandir)/man5/%,$(filter %.5,$(MANPAGES))) \
+             $(bashcompdir)/fractfs $(bashcompdir)/fractfs-run \
+             $(docdir)/README.md $(docdir)/examples/fractfs.toml
+
+install: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(MANPAGES)
+	@case '$(LIB_FROM_BIN)' in ../lib/fractfs|../lib64/fractfs|../lib/$(MULTIARCH)/fractfs) ;; \
+	  *) echo "install: fractfs-run in $(bindir) would not find $(pkglibdir) (it looks in ../lib/fractfs," \
+	          "../lib64/fractfs, ../lib/$(MULTIARCH)/fractfs): set libdir to one of those" >&2; exit 1;; esac
+	$(call say,INSTALL,$(DESTDIR)$(prefix))$(INSTALL) -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(pkglibdir)' \
+	  '$(DESTDIR)$(man1dir)' '$(DESTDIR)$(man5dir)' '$(DESTDIR)$(bashcompdir)' '$(DESTDIR)$(docdir)/examples'
+	$(Q)$(INSTALL) $(INSTALL_STRIP) -m 755 $(FRACTFS) $(FRACTFS_RUN) '$(DESTDIR)$(bindir)/'
+	$(Q)$(INSTALL) $(INSTALL_STRIP) -m 644 $(SHIM_LIB) '$(DESTDIR)$(pkglibdir)/'
+	$(Q)$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) '$(DESTDIR)$(man1dir)/'
+	$(Q)$(INSTALL) -m 644 $(filter %.5,$(MANPAGES)) '$(DESTDIR)$(man5dir)/'
+	$(Q)$(INSTALL) -m 644 completion/fractfs.bash '$(DESTDIR)$(bashcompdir)/fractfs'
+	$(Q)ln -sf fractfs '$(DESTDIR)$(bashcompdir)/fractfs-run'
+	$(Q)$(INSTALL) -m 644 README.md '$(DESTDIR)$(docdir)/'
+	$(Q)$(INSTALL) -m 644 examples/fractfs.toml '$(DESTDIR)$(docdir)/examples/'
+
+install-strip:
+	$(MAKE) --no-print-directory install INSTALL_STRIP=-s
+
+uninstall:
+	$(call say,RM,$(DESTDIR)$(prefix))rm -f $(addprefix '$(DESTDIR),$(addsuffix ',$(INSTALLED)))
+	$(Q)rmdir '$(DESTDIR)$(pkglibdir)' '$(DESTDIR)$(docdir)/examples' '$(DESTDIR)$(docdir)' 2>/dev/null || true
+
+# The .deb: a staged install under /usr (Debian's multiarch libdir), then
+# dpkg-shlibdeps, dpkg-gencontrol and dpkg-deb (packaging/build-deb.sh).
+DEB_ARCH        = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_MAINTAINER ?= fractfs developers <fractfs-dev@lists.example.org>
+DEB_FILE        = $(BUILD)/deb/fractfs_$(VERSION)_$(DEB_ARCH).deb
+deb: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(MANPAGES)
+	$(Q)rm -rf $(BUILD)/deb/debian
+	$(Q)$(MAKE) --no-print-directory install DESTDIR='$(abspath $(BUILD)/deb/debian/fractfs)' prefix=/usr \
+	  libdir=/usr/lib/$(MULTIARCH) docdir=/usr/share/doc/fractfs
+	$(call say,DEB,$(DEB_FILE))VERSION='$(VERSION)' MAINTAINER='$(DEB_MAINTAINER)' \
+	  bash packaging/build-deb.sh $(BUILD)/deb $(DEB_FILE)
 
 clean:
 	rm -rf build
