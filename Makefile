@@ -7,11 +7,35 @@
 #   make test-sanitize  the test suite under ASan+UBSan (build/asan)
 #   make test-tsan      the test suite under TSan (build/tsan)
 #   make bench          benchmarks; report under $(BUILD)/bench/
+#   make install        install under PREFIX (default /usr/local); DESTDIR, bindir,
+#                       libdir, mandir… as in the GNU conventions; make uninstall
+#   make deb            a Debian package in $(BUILD)/deb/
+#
+# make uses every core unless given -j; V=1 shows the full commands.
 
+VERSION := 0.1.0
 BUILD ?= build
 SAN ?=
 CXX ?= g++
 MAKEFLAGS += --no-builtin-rules
+
+# Every core, unless -j was given (on the command line, in MAKEFLAGS, or by
+# a parent make's jobserver).
+ifeq ($(filter -j% --jobserver%,$(MAKEFLAGS) $(shell printenv MAKEFLAGS)),)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+endif
+
+# One short line per file; V=1 prints the commands instead; -s neither.
+ifeq ($(V),1)
+  Q :=
+  say :=
+else ifneq ($(findstring s,$(filter-out -%,$(firstword $(MAKEFLAGS)))),)
+  Q := @
+  say = @
+else
+  Q := @
+  say = @printf '  %-6s %s\n' '$(1)' '$(2)';
+endif
 
 DEB_PACKAGES := g++ make git python3 libtomlplusplus-dev libfmt-dev libboost-dev catch2 \
                 sqlite3 libsqlite3-dev tar coreutils findutils gnuplot-nox libxxhash-dev rsync \
@@ -77,11 +101,11 @@ deps:
 
 $(OBJ)/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+	$(call say,CXX,$<)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(LIBRESOLVER): $(call objs,$(RESOLVER_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 # The shim defines libc's own names: no fortify wrappers in its sources. Its
 # checks for NULL arguments are deliberate (apps pass them), whatever the
@@ -91,7 +115,7 @@ $(OBJ)/shim/%.o: CPPFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0 -Wno-nonnull-
 # Only the functions listed in shim/functions.def are exported.
 $(SHIM_MAP): shim/functions.def
 	@mkdir -p $(dir $@)
-	{ echo '{ global:'; $(CXX) -E -P -x c++ -D'FN(n)=n;' -D'FNV(n,v)=n;' $<; echo 'local: *; };'; } > $@
+	$(call say,GEN,$@){ echo '{ global:'; $(CXX) -E -P -x c++ -D'FN(n)=n;' -D'FNV(n,v)=n;' $<; echo 'local: *; };'; } > $@
 
 # libstdc++ and libgcc linked in statically and hidden, and no libm (g++
 # would add it for libstdc++; nothing uses it): a process started under the
@@ -103,7 +127,7 @@ else
 endif
 $(SHIM_LIB): $(call objs,$(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER) $(SHIM_MAP)
 	@mkdir -p $(dir $@)
-	$(CXX) -shared $(CXXFLAGS) $(call objs,$(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER) -o $@ $(LDFLAGS) \
+	$(call say,LD,$@)$(CXX) -shared $(CXXFLAGS) $(call objs,$(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER) -o $@ $(LDFLAGS) \
 	  -Wl,--exclude-libs,ALL -Wl,--version-script=$(SHIM_MAP) -Wl,-z,defs -Wl,-O1 -Wl,-z,pack-relative-relocs \
 	  $(SHIM_LIBS)
 
@@ -112,35 +136,35 @@ SYNC_LIBS := -lsqlite3 -pthread
 
 $(FRACTFS): $(call objs,$(FRACTFS_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
 
 $(FRACTFS_RUN): $(call objs,$(RUN_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
 
 $(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp $(SYNC_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
 
 $(GIT_DIFF): $(call objs,tests/git_differential.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
 # The stress test twice: as a plain program run under LD_PRELOAD, and with
 # the shim's objects linked in, so sanitizer builds instrument the shim too.
 $(STRESS): $(call objs,tests/shim/stress.cpp)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread
 
 $(STRESS_IN): $(call objs,tests/shim/stress.cpp $(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread -Wl,--export-dynamic
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread -Wl,--export-dynamic
 
 $(BENCH_RES): $(call objs,bench/bench_resolver.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
-demo: all
+demo: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB)
 	@BUILD=$(BUILD) bash demo/run.sh
 
 test: all
@@ -154,12 +178,12 @@ test-tsan:
 
 $(BENCH_SHIM): $(call objs,bench/bench_shim.cpp)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
 # The calibration wrapper for bench_shim: plain C, nothing of the project.
 $(BENCH_FWD): bench/forwarder.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
+	$(call say,CC,$<)$(CC) -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
 
 bench: $(BENCH_RES) $(BENCH_SHIM) $(BENCH_FWD) $(SHIM_LIB)
 	@mkdir -p $(BUILD)/bench
@@ -167,6 +191,82 @@ bench: $(BENCH_RES) $(BENCH_SHIM) $(BENCH_FWD) $(SHIM_LIB)
 	BUILD=$(BUILD) bash bench/run_shim.sh
 	$(MAKE) --no-print-directory $(FRACTFS) $(FRACTFS_RUN) && BUILD=$(BUILD) bash bench/bench_checkpoint.sh
 	python3 bench/bench_sqlite.py $(BUILD)
+
+# ---- Documentation, install, Debian package ---------------------------------
+# make install / make deb and their tests: man pages, completion, packaging.
+DEB_PACKAGES += scdoc man-db dpkg-dev lintian bash-completion
+.PHONY: install install-strip uninstall deb
+
+# Man pages: scdoc sources in man/ (NAME.SECTION.scd), @VERSION@ filled in.
+MAN_SRC  := $(wildcard man/*.scd)
+MANPAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+all: $(MANPAGES)
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	$(call say,SCDOC,$<)sed 's/@VERSION@/$(VERSION)/g' $< | scdoc > $@.tmp && mv $@.tmp $@
+
+# GNU conventions: prefix (or PREFIX), exec_prefix, bindir, libdir, … and
+# DESTDIR. libfractfs.so goes to $(libdir)/fractfs, where fractfs-run finds
+# it relative to itself (cli/launch.cpp): libdir must be $(exec_prefix)/lib,
+# lib64 or lib/<multiarch>.
+PREFIX      ?= /usr/local
+prefix      ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir      ?= $(exec_prefix)/bin
+libdir      ?= $(exec_prefix)/lib
+pkglibdir   ?= $(libdir)/fractfs
+datarootdir ?= $(prefix)/share
+mandir      ?= $(datarootdir)/man
+man1dir     ?= $(mandir)/man1
+man5dir     ?= $(mandir)/man5
+docdir      ?= $(datarootdir)/doc/fractfs
+bashcompdir ?= $(datarootdir)/bash-completion/completions
+INSTALL     ?= install
+INSTALL_STRIP ?=
+MULTIARCH   := $(shell $(CXX) -print-multiarch 2>/dev/null)
+ifneq ($(MULTIARCH),)
+  $(OBJ)/cli/launch.o: CPPFLAGS += -DFRACTFS_MULTIARCH='"$(MULTIARCH)"'
+endif
+LIB_FROM_BIN = $(shell realpath -m -s --relative-to='$(bindir)' '$(pkglibdir)')
+INSTALLED := $(bindir)/fractfs $(bindir)/fractfs-run $(pkglibdir)/libfractfs.so \
+             $(patsubst $(BUILD)/man/%,$(mandir)/man1/%,$(filter %.1,$(MANPAGES))) \
+             $(patsubst $(BUILD)/man/%,$(mandir)/man5/%,$(filter %.5,$(MANPAGES))) \
+             $(bashcompdir)/fractfs $(bashcompdir)/fractfs-run \
+             $(docdir)/README.md $(docdir)/examples/fractfs.toml
+
+install: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(MANPAGES)
+	@case '$(LIB_FROM_BIN)' in ../lib/fractfs|../lib64/fractfs|../lib/$(MULTIARCH)/fractfs) ;; \
+	  *) echo "install: fractfs-run in $(bindir) would not find $(pkglibdir) (it looks in ../lib/fractfs," \
+	          "../lib64/fractfs, ../lib/$(MULTIARCH)/fractfs): set libdir to one of those" >&2; exit 1;; esac
+	$(call say,INSTALL,$(DESTDIR)$(prefix))$(INSTALL) -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(pkglibdir)' \
+	  '$(DESTDIR)$(man1dir)' '$(DESTDIR)$(man5dir)' '$(DESTDIR)$(bashcompdir)' '$(DESTDIR)$(docdir)/examples'
+	$(Q)$(INSTALL) $(INSTALL_STRIP) -m 755 $(FRACTFS) $(FRACTFS_RUN) '$(DESTDIR)$(bindir)/'
+	$(Q)$(INSTALL) $(INSTALL_STRIP) -m 644 $(SHIM_LIB) '$(DESTDIR)$(pkglibdir)/'
+	$(Q)$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) '$(DESTDIR)$(man1dir)/'
+	$(Q)$(INSTALL) -m 644 $(filter %.5,$(MANPAGES)) '$(DESTDIR)$(man5dir)/'
+	$(Q)$(INSTALL) -m 644 completion/fractfs.bash '$(DESTDIR)$(bashcompdir)/fractfs'
+	$(Q)ln -sf fractfs '$(DESTDIR)$(bashcompdir)/fractfs-run'
+	$(Q)$(INSTALL) -m 644 README.md '$(DESTDIR)$(docdir)/'
+	$(Q)$(INSTALL) -m 644 examples/fractfs.toml '$(DESTDIR)$(docdir)/examples/'
+
+install-strip:
+	$(MAKE) --no-print-directory install INSTALL_STRIP=-s
+
+uninstall:
+	$(call say,RM,$(DESTDIR)$(prefix))rm -f $(addprefix '$(DESTDIR),$(addsuffix ',$(INSTALLED)))
+	$(Q)rmdir '$(DESTDIR)$(pkglibdir)' '$(DESTDIR)$(docdir)/examples' '$(DESTDIR)$(docdir)' 2>/dev/null || true
+
+# The .deb: a staged install under /usr (Debian's multiarch libdir), then
+# dpkg-shlibdeps, dpkg-gencontrol and dpkg-deb (packaging/build-deb.sh).
+DEB_ARCH        = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_MAINTAINER ?= fractfs developers <fractfs-dev@lists.example.org>
+DEB_FILE        = $(BUILD)/deb/fractfs_$(VERSION)_$(DEB_ARCH).deb
+deb: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(MANPAGES)
+	$(Q)rm -rf $(BUILD)/deb/debian
+	$(Q)$(MAKE) --no-print-directory install DESTDIR='$(abspath $(BUILD)/deb/debian/fractfs)' prefix=/usr \
+	  libdir=/usr/lib/$(MULTIARCH) docdir=/usr/share/doc/fractfs
+	$(call say,DEB,$(DEB_FILE))VERSION='$(VERSION)' MAINTAINER='$(DEB_MAINTAINER)' \
+	  bash packaging/build-deb.sh $(BUILD)/deb $(DEB_FILE)
 
 clean:
 	rm -rf build

@@ -22,9 +22,10 @@ constexpr const char* kHelp =
     "A PATH is absolute or relative to the current directory; one ending in '/'\n"
     "or naming an existing directory is treated as a directory.\n"
     "\n"
-    "  --root DIR   the app root (default: FRACTFS_ROOT, then the current directory)\n"
+    "  --root DIR     the app root (default: FRACTFS_ROOT, the nearest\n"
+    "                 .fractfs.toml upwards, then the current directory)\n"
     "  -v, --verbose  also print the deciding source\n"
-    "  --stdin      read further paths from standard input, one per line\n";
+    "  --stdin        read further paths from standard input, one per line\n";
 
 struct Checker {
   const Config& cfg;

@@ -27,7 +27,7 @@ constexpr const char* kHelp =
     "                    .fractfs.toml upwards, then the current directory)\n"
     "  --generation N    restore generation N ('fractfs log' lists them)\n"
     "  --overwrite       replace local files even when they are newer\n"
-    "  --dry-run         print what would be restored, change nothing\n";
+    "  -n, --dry-run     print what would be restored, change nothing\n";
 
 void print_report(const RestoreReport& r, bool dry) {
   const char* verb = dry ? "would restore" : "restored";

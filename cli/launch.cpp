@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/auxv.h>
 
 #include <stdexcept>
 
@@ -16,12 +17,29 @@ extern char** environ;
 namespace fractfs::cli {
 namespace {
 
+// Where an install puts the library, relative to the program's directory:
+// $(libdir)/fractfs with libdir one of $(exec_prefix)/lib/<multiarch>
+// (Debian), lib64 or lib; then the build tree's ../lib and the program's
+// own directory. Relative, so any prefix works with no variable set.
+#ifndef FRACTFS_MULTIARCH
+#define FRACTFS_MULTIARCH ""  // then the same as ../lib/fractfs
+#endif
+constexpr const char* kLibraryPlaces[] = {
+    "../lib/" FRACTFS_MULTIARCH "/fractfs/libfractfs.so", "../lib64/fractfs/libfractfs.so",
+    "../lib/fractfs/libfractfs.so", "../lib/libfractfs.so", "libfractfs.so"};
+
+// This program's directory: /proc/self/exe, else (no /proc mounted, as in
+// some chroots) the absolute path it was executed by, links resolved.
 std::string self_dir() {
   char buf[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  buf[n] = '\0';
-  return std::string(path::dirname(buf));
+  if (n > 0) {
+    buf[n] = '\0';
+    return std::string(path::dirname(buf));
+  }
+  const char* exec_fn = reinterpret_cast<const char*>(::getauxval(AT_EXECFN));
+  if (exec_fn && exec_fn[0] == '/' && ::realpath(exec_fn, buf)) return std::string(path::dirname(buf));
+  throw std::runtime_error("cannot find where fractfs-run is (is /proc mounted?); set FRACTFS_LIB");
 }
 
 bool starts_with_var(const std::string& entry, const char* name) {
@@ -76,11 +94,11 @@ std::string physical_program(const Config& cfg, const std::string& command) {
 std::string find_library() {
   if (const char* lib = ::getenv("FRACTFS_LIB"); lib && *lib) {
     if (::access(lib, R_OK) != 0) throw std::runtime_error(std::string("FRACTFS_LIB: cannot read ") + lib);
-    return path::normalized(self_dir(), lib);
+    return path::normalized(lib[0] == '/' ? std::string("/") : self_dir(), lib);
   }
   std::string dir = self_dir();
   std::string tried;
-  for (const char* rel : {"../lib/libfractfs.so", "../lib/fractfs/libfractfs.so", "libfractfs.so"}) {
+  for (const char* rel : kLibraryPlaces) {
     std::string candidate = path::normalized(dir, rel);
     if (::access(candidate.c_str(), R_OK) == 0) return candidate;
     tried += (tried.empty() ? "" : ", ") + candidate;

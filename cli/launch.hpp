@@ -9,8 +9,10 @@
 
 namespace fractfs::cli {
 
-// FRACTFS_LIB, else libfractfs.so beside this program (../lib, ../lib/fractfs
-// or the same directory). Throws std::runtime_error naming where it looked.
+// FRACTFS_LIB, else libfractfs.so where an install or the build tree puts
+// it relative to this program: ../lib/<multiarch>/fractfs, ../lib64/fractfs,
+// ../lib/fractfs, ../lib, or the same directory. Throws std::runtime_error
+// naming where it looked.
 std::string find_library();
 
 // The current environment plus: the library first in LD_PRELOAD,

@@ -17,6 +17,7 @@ namespace {
 struct FileReader {
   const std::string& file;
   Config& cfg;
+  bool has_remote_root = false;
 
   std::string where(const toml::source_region& r) const {
     return fmt::format("{}:{}:{}", file, r.begin.line, r.begin.column);
@@ -63,7 +64,11 @@ struct FileReader {
   void scalar(std::string_view key, const toml::node& n) {
     std::string k(key);
     if (key == "backend") cfg.backend = parse_backend(str(n, key), where(n.source()));
-    else if (key == "remote_root" || key == "volume_root") { k = "remote_root"; cfg.remote_root = str(n, key); }
+    else if (key == "remote_root") cfg.remote_root = str(n, key);
+    else if (key == "volume_root") {  // the Python package's older name: remote_root wins
+      if (has_remote_root) return warn(n.source(), "'volume_root' is ignored: 'remote_root' is set too");
+      k = "remote_root", cfg.remote_root = str(n, key);
+    }
     else if (key == "scratch") cfg.scratch = str(n, key);
     else if (key == "sync_interval") cfg.sync_interval = number(n, key);
     else if (key == "checkpoint_subdir") cfg.checkpoint_subdir = str(n, key);
@@ -110,6 +115,7 @@ struct FileReader {
   }
 
   void read(const toml::table& root) {
+    has_remote_root = root.contains("remote_root");
     static const std::vector<std::string_view> kAll = [] {
       auto v = kScalarKeys;
       v.insert(v.end(), {"dirs", "ignore", "local"});

@@ -37,6 +37,8 @@ run stress bash tests/stress.sh
 if [[ ${SAN:-} != thread ]]; then
   for t in tests/shim/test_*.sh; do run "shim/$(basename "$t" .sh)" bash "$t"; done
 fi
+# Install, Debian package, man pages, completion, container recipe.
+for t in tests/install/test_*.sh; do run "install/$(basename "$t" .sh)" bash "$t"; done
 
 echo "==== fractfs tests: $passed passed, $failed failed${failures:+ (${failures[*]})} ===="
 [[ $failed == 0 ]]

@@ -82,6 +82,21 @@ TEST_CASE("FRACTFS_VOLUME_ROOT is the older name; REMOTE_ROOT wins", "[config]")
   CHECK(f.load({"FRACTFS_VOLUME_ROOT=/nope", "FRACTFS_REMOTE_ROOT=" + f.remote}).remote_root == f.remote);
 }
 
+TEST_CASE("volume_root is the older key; remote_root wins, whatever the order", "[config]") {
+  Fixture f;
+  f.toml("volume_root = \"" + f.remote + "\"\n");
+  CHECK(f.load().remote_root == f.remote);
+  for (std::string text : {"remote_root = \"" + f.remote + "\"\nvolume_root = \"/nope\"\n",
+                           "volume_root = \"/nope\"\nremote_root = \"" + f.remote + "\"\n"}) {
+    f.toml(text);
+    Config c = f.load();
+    CHECK(c.remote_root == f.remote);
+    CHECK(c.origins.at("remote_root").find(".fractfs.toml:") != std::string::npos);
+    REQUIRE(c.warnings.size() == 1);
+    CHECK(c.warnings[0].find("'volume_root' is ignored: 'remote_root' is set too") != std::string::npos);
+  }
+}
+
 TEST_CASE("fsspec is an alias of s3", "[config]") {
   Fixture f;
   Config c = f.load({"FRACTFS_BACKEND=fsspec", "FRACTFS_REMOTE_ROOT=s3://bucket/app"});
