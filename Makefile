@@ -14,7 +14,9 @@ CXX ?= g++
 MAKEFLAGS += --no-builtin-rules
 
 DEB_PACKAGES := g++ make git python3 libtomlplusplus-dev libfmt-dev libboost-dev catch2 \
-                sqlite3 tar coreutils findutils gnuplot-nox libxxhash-dev rsync
+                sqlite3 tar coreutils findutils gnuplot-nox libxxhash-dev rsync \
+                libcurl4-openssl-dev libpugixml-dev nlohmann-json3-dev curl openssl \
+                radosgw ceph-mon ceph-osd nginx-full libnginx-mod-http-dav-ext
 
 CPPFLAGS := -I. -DFMT_HEADER_ONLY -DTOML_HEADER_ONLY=0 -MMD -MP
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden \
@@ -38,11 +40,16 @@ objs = $(patsubst %.cpp,$(OBJ)/%.o,$(1))
 RESOLVER_SRC := $(wildcard resolver/*.cpp)
 SHIM_SRC     := $(wildcard shim/*.cpp)
 SYNC_SRC     := $(wildcard sync/*.cpp)
+# The network stores (libcurl, OpenSSL through it): in the programs and the
+# tests, never in libfractfs.so.
+NET_SRC      := $(wildcard sync/net/*.cpp)
+NET_LIBS     := -lcurl -lpugixml
 CLI_COMMON   := cli/args.cpp cli/common.cpp
 FRACTFS_SRC  := $(CLI_COMMON) cli/fractfs_main.cpp $(wildcard cli/cmd_*.cpp) cli/json.cpp cli/sync_cli.cpp \
-                cli/tier_count.cpp $(SYNC_SRC)
-RUN_SRC      := $(CLI_COMMON) cli/fractfs_run.cpp cli/elf_probe.cpp cli/launch.cpp $(SYNC_SRC)
+                cli/tier_count.cpp $(SYNC_SRC) $(NET_SRC)
+RUN_SRC      := $(CLI_COMMON) cli/fractfs_run.cpp cli/elf_probe.cpp cli/launch.cpp $(SYNC_SRC) $(NET_SRC)
 UNIT_SRC     := $(wildcard tests/unit/*.cpp)
+STORE_SRC    := $(wildcard tests/store/*.cpp)
 
 LIBRESOLVER := $(BUILD)/lib/libfractfs_resolver.a
 SHIM_LIB    := $(BUILD)/lib/libfractfs.so
@@ -56,9 +63,10 @@ BENCH_SHIM  := $(BUILD)/bench/bench_shim
 BENCH_FWD   := $(BUILD)/bench/forwarder.so
 STRESS      := $(BUILD)/tests/stress
 STRESS_IN   := $(BUILD)/tests/stress_linked
+STORE_TESTS := $(BUILD)/tests/store_tests
 
 .PHONY: all deps demo test test-sanitize test-tsan bench clean
-all: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(UNIT_TESTS) $(GIT_DIFF) $(STRESS) $(STRESS_IN)
+all: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(UNIT_TESTS) $(GIT_DIFF) $(STRESS) $(STRESS_IN) $(STORE_TESTS)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -104,15 +112,21 @@ $(SHIM_LIB): $(call objs,$(SHIM_SRC) $(SYNC_SRC)) $(LIBRESOLVER) $(SHIM_MAP)
 
 $(FRACTFS): $(call objs,$(FRACTFS_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(NET_LIBS)
 
 $(FRACTFS_RUN): $(call objs,$(RUN_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(NET_LIBS)
 
-$(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp $(SYNC_SRC)) $(LIBRESOLVER)
+$(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp $(SYNC_SRC) $(NET_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(NET_LIBS)
+
+# The store conformance test: the same cases against mount, S3 and WebDAV
+# (tests/store/run.sh starts the servers).
+$(STORE_TESTS): $(call objs,$(STORE_SRC) $(SYNC_SRC) $(NET_SRC)) $(LIBRESOLVER)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(NET_LIBS)
 
 $(GIT_DIFF): $(call objs,tests/git_differential.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cli/commands.hpp"
+#include "sync/net/net.hpp"
 
 namespace fractfs::cli {
 namespace {
@@ -14,6 +15,7 @@ const Command kCommands[] = {
     {"sync", "take a checkpoint now", cmd_sync},
     {"restore", "restore a generation into the root", cmd_restore},
     {"log", "list the generations kept", cmd_log},
+    {"doctor", "check the configuration and the store end to end", cmd_doctor},
 };
 
 void usage(std::FILE* out) {
@@ -28,6 +30,7 @@ void usage(std::FILE* out) {
 int main(int argc, char** argv) {
   using namespace fractfs::cli;
   if (argc < 2) return usage(stderr), kExitUsage;
+  fractfs::net::install();
   if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help"))
     return usage(stdout), kExitOk;
   for (const Command& c : kCommands) {
