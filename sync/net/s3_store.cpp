@@ -215,15 +215,15 @@ class S3Store final : public Store {
       out.push_back({"credentials", false, e.what()});
       return out;
     }
-    Request req = bucket_request("HEAD", "");
-    req.no_body = true;
+    // A listing of one key rather than a HEAD: errors come with a body that says why.
+    Request req = bucket_request("GET", query({{"list-type", "2"}, {"max-keys", "1"}, {"prefix", o_.prefix}}));
     try {
       Response r = http_.perform(req);
       out.push_back({"endpoint reachable", true, fmt::format("{} answered (region {}, {} addressing)", endpoint_,
                                                              o_.region, o_.path_style ? "path" : "virtual-host")});
       if (endpoint_.starts_with("https://")) out.push_back({"TLS", true, "certificate trusted"});
       if (r.status == 200) out.push_back({"bucket", true, fmt::format("bucket '{}' exists and is readable", o_.bucket)});
-      else out.push_back({"bucket", false, wording(r, "open", "")});
+      else out.push_back({"bucket", false, wording(r, "list", "")});
     } catch (const TransportError& e) {
       bool tls = std::string(e.what()).starts_with("TLS");
       out.push_back({tls ? "TLS" : "endpoint reachable", false, e.what()});

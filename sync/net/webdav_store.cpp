@@ -276,8 +276,7 @@ class WebDavStore final : public Store {
       if (r.status == 401 || r.status == 403)
         out.push_back({"credentials", false, wording(r, "open", "")});
       else if (r.status == 404)
-        out.push_back({"collection", false, fmt::format("{} does not exist (it is made on the first write if its parent "
-                                                        "exists)", describe())});
+        out.push_back({"collection", true, fmt::format("{} is not there yet: the first write makes it", describe())});
       else if (r.status == 207)
         out.push_back({"collection", true, describe() + " exists"});
       else

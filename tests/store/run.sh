@@ -23,8 +23,8 @@ unset AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_ENDPOINT_URL A
   AWS_DEFAULT_REGION AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_SESSION_TOKEN \
   AWS_CA_BUNDLE CURL_CA_BUNDLE SSL_CERT_FILE
 export AWS_ACCESS_KEY_ID=ACCESS AWS_SECRET_ACCESS_KEY=SECRET
-export FRACTFS_TEST_DIR=$T/work FRACTFS_TEST_BUCKET=fractfs-test
-mkdir -p "$FRACTFS_TEST_DIR" "$HOME"
+export STORE_TEST_DIR=$T/work STORE_TEST_BUCKET=fractfs-test
+mkdir -p "$STORE_TEST_DIR" "$HOME"
 
 RGW=$T/rgw NGINX=$T/nginx PY=$T/py
 mkdir -p "$PY"
@@ -41,31 +41,33 @@ section() { echo; echo "== $* ($SECONDS s)"; }
 conformance() {
   local b=$1; shift
   section "store conformance: $b"
-  FRACTFS_TEST_BACKEND=$b "$STORE_TESTS" "$@" || fail "store tests on $b"
+  STORE_TEST_BACKEND=$b "$STORE_TESTS" "$@" || fail "store tests on $b"
 }
 
 start_servers() {
   section "starting Ceph RGW and nginx"
   start_rgw "$RGW" || fail "Ceph RGW did not start (is 'make deps' done? radosgw ceph-mon ceph-osd)"
-  make_bucket "$FRACTFS_TEST_BUCKET" || fail "cannot create the test bucket on RGW"
+  make_bucket "$STORE_TEST_BUCKET" || fail "cannot create the test bucket on RGW"
   start_nginx "$NGINX" || fail "nginx did not start (is 'make deps' done? nginx-full libnginx-mod-http-dav-ext)"
-  export FRACTFS_TEST_S3=http://127.0.0.1:$RGW_PORT FRACTFS_TEST_DAV=http://127.0.0.1:$DAV_PORT/dav/
-  export FRACTFS_TEST_TLS_PORT=$(cat "$NGINX/tls_port") FRACTFS_TEST_CA=$NGINX/ca.pem
+  export STORE_TEST_S3=http://127.0.0.1:$RGW_PORT STORE_TEST_DAV=http://127.0.0.1:$DAV_PORT/dav/
+  export STORE_TEST_TLS_PORT=$(cat "$NGINX/tls_port") STORE_TEST_CA=$NGINX/ca.pem
   echo "RGW and nginx up after $SECONDS s"
 }
 
 # The fractfs command on each backend: doctor, sync, restore, log, config errors.
 cli_checks() {
-  local b=$1 remote=$2 app=$T/app-$b
+  local b=$1 remote=$2
+  local app=$T/app-$b
   section "fractfs commands: $b"
   mkdir -p "$app/data/sub"
   printf 'backend = "%s"\nremote_root = "%s"\nscratch = "%s"\n' "$b" "$remote" "$T/scratch-$b" >"$app/.fractfs.toml"
-  head -c 3000000 /dev/urandom >"$app/data/big.bin"
-  echo hello >"$app/data/sub/hello.txt"
   local env=(env FRACTFS_S3_ENDPOINT=http://127.0.0.1:$RGW_PORT)
   expect_status 0 "${env[@]}" "$BIN/fractfs" doctor --root "$app"
   echo "$OUT"
   assert_contains "$OUT" "conditional write"
+  expect_status 0 "${env[@]}" "$BIN/fractfs" restore --root "$app"  # nothing yet: this node starts
+  head -c 3000000 /dev/urandom >"$app/data/big.bin"  # app state (not the deploy bundle: made after the start)
+  echo hello >"$app/data/sub/hello.txt"
   expect_status 0 "${env[@]}" "$BIN/fractfs" sync --root "$app"
   expect_status 0 "${env[@]}" "$BIN/fractfs" log --root "$app"
   assert_contains "$OUT" "(current)"
@@ -87,7 +89,7 @@ doctor_failures() {
   section "fractfs doctor: what is wrong, in plain words"
   local app=$T/app-doc
   mkdir -p "$app"
-  printf 'backend = "s3"\nremote_root = "s3://%s/app"\n' "$FRACTFS_TEST_BUCKET" >"$app/.fractfs.toml"
+  printf 'backend = "s3"\nremote_root = "s3://%s/app"\n' "$STORE_TEST_BUCKET" >"$app/.fractfs.toml"
   expect_status 1 env FRACTFS_S3_ENDPOINT=http://127.0.0.1:$RGW_PORT AWS_SECRET_ACCESS_KEY=WRONG \
     "$BIN/fractfs" doctor --root "$app"
   assert_contains "$OUT" "signature mismatch at http://127.0.0.1:$RGW_PORT: check AWS_SECRET_ACCESS_KEY"
@@ -122,13 +124,13 @@ case $mode in
     conformance webdav "[conformance]"
     section "faults through the proxy"
     start_py "$PY" proxy-s3 "$REPO/tests/store/fault_proxy.py" "$RGW_PORT" "$PY/proxy-s3.port" || fail "proxy"
-    FRACTFS_TEST_PROXY=$(cat "$PY/proxy-s3.port") conformance s3 "[faults]"
+    STORE_TEST_PROXY=$(cat "$PY/proxy-s3.port") conformance s3 "[faults]"
     start_py "$PY" proxy-dav "$REPO/tests/store/fault_proxy.py" "$DAV_PORT" "$PY/proxy-dav.port" || fail "proxy"
-    FRACTFS_TEST_PROXY=$(cat "$PY/proxy-dav.port") conformance webdav "[faults]"
+    STORE_TEST_PROXY=$(cat "$PY/proxy-dav.port") conformance webdav "[faults]"
     start_py "$PY" creds "$REPO/tests/store/cred_server.py" "$PY/creds.port" ACCESS SECRET || fail "credentials server"
-    FRACTFS_TEST_CREDS=$(cat "$PY/creds.port") conformance s3 "[s3setup]"
+    STORE_TEST_CREDS=$(cat "$PY/creds.port") conformance s3 "[s3setup]"
     conformance webdav "[davsetup]"
-    cli_checks s3 "s3://$FRACTFS_TEST_BUCKET/cli-app"
+    cli_checks s3 "s3://$STORE_TEST_BUCKET/cli-app"
     cli_checks webdav "http://127.0.0.1:$DAV_PORT/dav/cli-app/"
     doctor_failures
     ;;

@@ -72,14 +72,17 @@ CONF
   monmaptool --create --addv a "[v2:127.0.0.1:13300]" --fsid "$fsid" "$d/monmap" >/dev/null || return 1
   ceph-mon "${c[@]}" --mkfs -i a --monmap "$d/monmap" --keyring "$d/keyring" || return 1
   ceph-mon "${c[@]}" -i a -f >"$d/log/mon.out" 2>&1 &
+  disown
   echo $! >>"$d/pids"
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
   id=$(timeout 30 ceph "${c[@]}" osd new "$osd_uuid") || { echo "start_rgw: ceph osd new failed" >&2; return 1; }
   mkdir -p "$d/osd/osd.$id"
   ceph-osd "${c[@]}" -i "$id" --mkfs --osd-uuid "$osd_uuid" >/dev/null 2>&1 || return 1
   ceph-osd "${c[@]}" -i "$id" -f >"$d/log/osd.out" 2>&1 &
+  disown
   echo $! >>"$d/pids"
   radosgw "${c[@]}" -n client.rgw.a -f >"$d/log/rgw.out" 2>&1 &
+  disown
   echo $! >>"$d/pids"
   local i
   for i in $(seq 1 300); do

@@ -16,7 +16,7 @@ std::string env_or(const char* name, const std::string& fallback) {
   return v && *v ? std::string(v) : fallback;
 }
 
-std::string backend() { return env_or("FRACTFS_TEST_BACKEND", "mount"); }
+std::string backend() { return env_or("STORE_TEST_BACKEND", "mount"); }
 
 std::string unique_name(const std::string& what) {
   static std::atomic<unsigned> n{0};
@@ -37,10 +37,10 @@ static net::HttpOptions quick_http() {
 
 net::S3Options s3_test_options(const std::string& name, const std::string& endpoint) {
   net::S3Options o;
-  o.endpoint = endpoint.empty() ? env_or("FRACTFS_TEST_S3", "http://127.0.0.1:7480") : endpoint;
+  o.endpoint = endpoint.empty() ? env_or("STORE_TEST_S3", "http://127.0.0.1:7480") : endpoint;
   o.region = "us-east-1";
   o.path_style = true;
-  o.bucket = env_or("FRACTFS_TEST_BUCKET", "fractfs-test");
+  o.bucket = env_or("STORE_TEST_BUCKET", "fractfs-test");
   o.prefix = name + "/";
   o.http = quick_http();
   o.part_size = 5 << 20;
@@ -50,14 +50,14 @@ net::S3Options s3_test_options(const std::string& name, const std::string& endpo
 
 net::WebDavOptions dav_test_options(const std::string& name, const std::string& base) {
   net::WebDavOptions o;
-  o.base_url = (base.empty() ? env_or("FRACTFS_TEST_DAV", "http://127.0.0.1:8081/dav/") : base) + name + "/";
+  o.base_url = (base.empty() ? env_or("STORE_TEST_DAV", "http://127.0.0.1:8081/dav/") : base) + name + "/";
   o.http = quick_http();
   return o;
 }
 
 static std::string proxy_port(int which) {
-  std::string ports = env_or("FRACTFS_TEST_PROXY");
-  if (ports.empty()) throw StoreError("FRACTFS_TEST_PROXY is not set: run through tests/store/run.sh");
+  std::string ports = env_or("STORE_TEST_PROXY");
+  if (ports.empty()) throw StoreError("STORE_TEST_PROXY is not set: run through tests/store/run.sh");
   std::size_t sp = ports.find(' ');
   return which == 0 ? ports.substr(0, sp) : ports.substr(sp + 1);
 }
@@ -71,13 +71,13 @@ std::unique_ptr<Store> open_test_store(const std::string& name, bool proxied, ne
     return net::open_s3_store(o);
   }
   if (b == "webdav") {
-    std::string base = env_or("FRACTFS_TEST_DAV", "http://127.0.0.1:8081/dav/");
+    std::string base = env_or("STORE_TEST_DAV", "http://127.0.0.1:8081/dav/");
     if (proxied) base = via + base.substr(base.find('/', 8));
     net::WebDavOptions o = dav_test_options(name, base);
     if (http) o.http = *http;
     return net::open_webdav_store(o);
   }
-  return open_mount_store(env_or("FRACTFS_TEST_DIR", "/tmp") + "/mount/" + name);
+  return open_mount_store(env_or("STORE_TEST_DIR", "/tmp") + "/mount/" + name);
 }
 
 std::string local_get(const std::string& url) {

@@ -1,10 +1,10 @@
 // What the store tests run against, from tests/store/run.sh's variables:
-//   FRACTFS_TEST_BACKEND   mount | s3 | webdav
-//   FRACTFS_TEST_DIR       a scratch directory
-//   FRACTFS_TEST_S3        the S3 endpoint (RGW), FRACTFS_TEST_BUCKET its bucket
-//   FRACTFS_TEST_DAV       the WebDAV collection URL (ending in '/')
-//   FRACTFS_TEST_PROXY     "DATA CONTROL": ports of the fault proxy in front of the server
-//   FRACTFS_TEST_CREDS     the port of the credentials stand-in
+//   STORE_TEST_BACKEND   mount | s3 | webdav
+//   STORE_TEST_DIR       a scratch directory
+//   STORE_TEST_S3        the S3 endpoint (RGW), STORE_TEST_BUCKET its bucket
+//   STORE_TEST_DAV       the WebDAV collection URL (ending in '/')
+//   STORE_TEST_PROXY     "DATA CONTROL": ports of the fault proxy in front of the server
+//   STORE_TEST_CREDS     the port of the credentials stand-in
 #pragma once
 
 #include <cstdint>

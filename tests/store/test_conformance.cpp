@@ -1,5 +1,5 @@
 // The store conformance cases: the same for every backend (mount, S3 on
-// Ceph RGW, WebDAV on nginx), chosen by FRACTFS_TEST_BACKEND.
+// Ceph RGW, WebDAV on nginx), chosen by STORE_TEST_BACKEND.
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <signal.h>
@@ -106,7 +106,7 @@ TEST_CASE("list with a prefix, over more than 1000 keys (pages)", "[conformance]
 
 TEST_CASE("objects larger than the multipart threshold stream both ways", "[conformance]") {
   auto s = open_test_store(unique_name("large"));
-  std::string path = env_or("FRACTFS_TEST_DIR", "/tmp") + "/" + unique_name("large.bin");
+  std::string path = env_or("STORE_TEST_DIR", "/tmp") + "/" + unique_name("large.bin");
   const std::size_t size = 13 * 1024 * 1024 + 12345;  // 3 parts of 5 MiB on S3
   {
     std::string data = random_bytes(size, 3);

@@ -29,7 +29,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 TEST_CASE("transient faults are retried until they pass", "[faults]") {
   auto s = open_test_store(unique_name("faults"), true);
   std::string data = payload(2 << 20);
-  local_get("http://127.0.0.1:" + env_or("FRACTFS_TEST_PROXY").substr(env_or("FRACTFS_TEST_PROXY").find(' ') + 1) +
+  local_get("http://127.0.0.1:" + env_or("STORE_TEST_PROXY").substr(env_or("STORE_TEST_PROXY").find(' ') + 1) +
             "/clear");
   SECTION("503 and SlowDown") {
     inject("kind=503&count=2&method=PUT");
@@ -91,7 +91,7 @@ TEST_CASE("faults that do not pass fail in bounded time, saying why", "[faults]"
   quick.low_speed_s = 2;
   quick.retry_deadline_ms = 10000;
   auto s = open_test_store(unique_name("hard"), true, &quick);
-  std::string ctl = "http://127.0.0.1:" + env_or("FRACTFS_TEST_PROXY").substr(env_or("FRACTFS_TEST_PROXY").find(' ') + 1);
+  std::string ctl = "http://127.0.0.1:" + env_or("STORE_TEST_PROXY").substr(env_or("STORE_TEST_PROXY").find(' ') + 1);
   local_get(ctl + "/clear");
   auto start = std::chrono::steady_clock::now();
   SECTION("the server keeps failing") {

@@ -32,7 +32,7 @@ struct CleanAwsEnv {
       ::unsetenv(v);
     }
     ::setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    ::setenv("HOME", (env_or("FRACTFS_TEST_DIR", "/tmp") + "/nohome").c_str(), 1);
+    ::setenv("HOME", (env_or("STORE_TEST_DIR", "/tmp") + "/nohome").c_str(), 1);
   }
   ~CleanAwsEnv() {
     for (const char* v : kAwsVars) ::unsetenv(v);
@@ -40,7 +40,7 @@ struct CleanAwsEnv {
   }
 };
 
-std::string creds_url(const std::string& path) { return "http://127.0.0.1:" + env_or("FRACTFS_TEST_CREDS") + path; }
+std::string creds_url(const std::string& path) { return "http://127.0.0.1:" + env_or("STORE_TEST_CREDS") + path; }
 
 std::string error_of(const std::function<void()>& fn) {
   try {
@@ -74,7 +74,7 @@ TEST_CASE("credentials from the environment", "[s3setup]") {
 
 TEST_CASE("credentials and region from the shared files, with AWS_PROFILE", "[s3setup]") {
   CleanAwsEnv clean;
-  std::string dir = env_or("FRACTFS_TEST_DIR", "/tmp");
+  std::string dir = env_or("STORE_TEST_DIR", "/tmp");
   std::ofstream(dir + "/aws-credentials") << "[default]\naws_access_key_id = WRONG\naws_secret_access_key = WRONG\n"
                                              "\n[ci]  \n# a comment\naws_access_key_id=ACCESS\n"
                                              "aws_secret_access_key = SECRET\n";
@@ -122,7 +122,7 @@ TEST_CASE("credentials from the container endpoint, refreshed before they expire
   CHECK_THAT(error_of([] { net::CredentialProvider().get(); }), Catch::Contains("container endpoint") &&
                                                                   Catch::Contains("HTTP 403"));
   // The token from a file; and against RGW (which knows no session tokens: none sent).
-  std::string file = env_or("FRACTFS_TEST_DIR", "/tmp") + "/container-token";
+  std::string file = env_or("STORE_TEST_DIR", "/tmp") + "/container-token";
   std::ofstream(file) << "test-token\n";
   ::unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
   ::setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", file.c_str(), 1);

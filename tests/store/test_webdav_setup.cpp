@@ -37,7 +37,7 @@ TEST_CASE("Basic auth: right and wrong password", "[davsetup]") {
 }
 
 TEST_CASE("TLS: trusted through a CA bundle, refused without it", "[davsetup]") {
-  std::string port = env_or("FRACTFS_TEST_TLS_PORT");
+  std::string port = env_or("STORE_TEST_TLS_PORT");
   REQUIRE_FALSE(port.empty());
   std::string base = "https://127.0.0.1:" + port + "/dav/";
   net::WebDavOptions o = dav_test_options(unique_name("tls"), base);
@@ -45,7 +45,7 @@ TEST_CASE("TLS: trusted through a CA bundle, refused without it", "[davsetup]") 
   CHECK_THAT(error_of([&] { net::open_webdav_store(o)->get("k"); }),
              Catch::StartsWith("TLS: the certificate of https://127.0.0.1:" + port + " is not trusted") &&
                  Catch::Contains("AWS_CA_BUNDLE"));
-  o.http.ca_bundle = env_or("FRACTFS_TEST_CA");
+  o.http.ca_bundle = env_or("STORE_TEST_CA");
   auto s = net::open_webdav_store(o);
   s->put("k", "over TLS");
   CHECK(*s->get("k") == "over TLS");
