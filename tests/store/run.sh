@@ -8,6 +8,7 @@
 #       wrong settings; then fractfs doctor, sync, restore and log on each
 #   BUILD=build bash tests/store/run.sh quick     the sanitizer builds' subset:
 #       conformance on the mount, RGW and nginx, no faults
+#   BUILD=build bash tests/store/run.sh throughput   put/get figures (8 in flight)
 #
 # Servers are started here and stopped by PID on exit. A server that does
 # not start fails the run: nothing is skipped.
@@ -78,6 +79,8 @@ cli_checks() {
   assert_eq "$sums" "$(cd "$app" && find data -type f -print0 | sort -z | xargs -0 sha256sum)" "restored files ($b)"
   expect_status 0 "${env[@]}" "$BIN/fractfs" doctor --root "$app" --json
   assert_contains "$OUT" '"check": "checkpoints", "ok": true'
+  expect_status 2 "${env[@]}" "$BIN/fractfs-run" --root "$app" -- true
+  assert_contains "$OUT" "fractfs-run cannot run an app on backend '$b' yet"
   # [dirs] on an object store: a configuration error, exit 2, naming the line.
   printf '[dirs]\npaths = ["data"]\n' >>"$app/.fractfs.toml"
   expect_status 2 "${env[@]}" "$BIN/fractfs" doctor --root "$app"
@@ -133,6 +136,10 @@ case $mode in
     cli_checks s3 "s3://$STORE_TEST_BUCKET/cli-app"
     cli_checks webdav "http://127.0.0.1:$DAV_PORT/dav/cli-app/"
     doctor_failures
+    ;;
+  throughput)  # figures, not a test
+    start_servers
+    for b in mount s3 webdav; do STORE_TEST_BACKEND=$b "$STORE_TESTS" "[.throughput]" | grep -E "MB/s|FAILED"; done
     ;;
   *) fail "unknown mode '$mode'" ;;
 esac
