@@ -15,8 +15,9 @@
 
 RGW_PORT=7480
 DAV_PORT=8081
-# The servers are not ours: never run them with the ASan build's preloaded runtime.
-nosan() { env -u LD_PRELOAD -u ASAN_OPTIONS "$@"; }
+# The servers are not ours: never run them with the ASan build's preloaded
+# runtime. (An array, not a function: `env` execs, so $! is the server's pid.)
+nosan=(env -u LD_PRELOAD -u ASAN_OPTIONS)
 
 rgw_pids() { [[ -f $1/pids ]] && cat "$1/pids"; }
 
@@ -70,20 +71,20 @@ rgw_data = $d/rgw
 rgw_enable_usage_log = false
 CONF
   c=(-c "$d/ceph.conf")
-  nosan ceph-authtool --create-keyring "$d/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null || return 1
-  nosan monmaptool --create --addv a "[v2:127.0.0.1:13300]" --fsid "$fsid" "$d/monmap" >/dev/null || return 1
-  nosan ceph-mon "${c[@]}" --mkfs -i a --monmap "$d/monmap" --keyring "$d/keyring" || return 1
-  nosan ceph-mon "${c[@]}" -i a -f >"$d/log/mon.out" 2>&1 &
+  "${nosan[@]}" ceph-authtool --create-keyring "$d/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null || return 1
+  "${nosan[@]}" monmaptool --create --addv a "[v2:127.0.0.1:13300]" --fsid "$fsid" "$d/monmap" >/dev/null || return 1
+  "${nosan[@]}" ceph-mon "${c[@]}" --mkfs -i a --monmap "$d/monmap" --keyring "$d/keyring" || return 1
+  "${nosan[@]}" ceph-mon "${c[@]}" -i a -f >"$d/log/mon.out" 2>&1 &
   disown
   echo $! >>"$d/pids"
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
-  id=$(nosan timeout 30 ceph "${c[@]}" osd new "$osd_uuid") || { echo "start_rgw: ceph osd new failed" >&2; return 1; }
+  id=$("${nosan[@]}" timeout 30 ceph "${c[@]}" osd new "$osd_uuid") || { echo "start_rgw: ceph osd new failed" >&2; return 1; }
   mkdir -p "$d/osd/osd.$id"
-  nosan ceph-osd "${c[@]}" -i "$id" --mkfs --osd-uuid "$osd_uuid" >/dev/null 2>&1 || return 1
-  nosan ceph-osd "${c[@]}" -i "$id" -f >"$d/log/osd.out" 2>&1 &
+  "${nosan[@]}" ceph-osd "${c[@]}" -i "$id" --mkfs --osd-uuid "$osd_uuid" >/dev/null 2>&1 || return 1
+  "${nosan[@]}" ceph-osd "${c[@]}" -i "$id" -f >"$d/log/osd.out" 2>&1 &
   disown
   echo $! >>"$d/pids"
-  nosan radosgw "${c[@]}" -n client.rgw.a -f >"$d/log/rgw.out" 2>&1 &
+  "${nosan[@]}" radosgw "${c[@]}" -n client.rgw.a -f >"$d/log/rgw.out" 2>&1 &
   disown
   echo $! >>"$d/pids"
   local i
@@ -92,7 +93,7 @@ CONF
     sleep 0.1
   done
   curl -s -o /dev/null "http://127.0.0.1:$RGW_PORT/" || { echo "start_rgw: radosgw did not answer (log: $d/log)" >&2; return 1; }
-  nosan timeout 60 radosgw-admin "${c[@]}" user create --uid=test --display-name=test \
+  "${nosan[@]}" timeout 60 radosgw-admin "${c[@]}" user create --uid=test --display-name=test \
     --access-key=ACCESS --secret-key=SECRET >/dev/null || { echo "start_rgw: user create failed" >&2; return 1; }
 }
 
@@ -107,7 +108,7 @@ stop_rgw() {
 
 # make_bucket NAME: a bucket on the RGW, signed by curl.
 make_bucket() {
-  nosan curl -sf --aws-sigv4 aws:amz:us-east-1:s3 -u ACCESS:SECRET -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+  "${nosan[@]}" curl -sf --aws-sigv4 aws:amz:us-east-1:s3 -u ACCESS:SECRET -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
     -X PUT "http://127.0.0.1:$RGW_PORT/$1" -o /dev/null
 }
 
@@ -121,14 +122,14 @@ start_nginx() {
   tls_port=$(free_port)
   echo "$tls_port" >"$d/tls_port"
   # A CA of our own and a certificate for 127.0.0.1 signed by it.
-  nosan openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=fractfs test CA" \
+  "${nosan[@]}" openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=fractfs test CA" \
     -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null || return 1
-  nosan openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null || return 1
+  "${nosan[@]}" openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null || return 1
   printf 'subjectAltName=IP:127.0.0.1\n' >"$d/san.ext"
-  nosan openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+  "${nosan[@]}" openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
     -extfile "$d/san.ext" -out "$d/server.pem" 2>/dev/null || return 1
   # test:secret
-  printf 'test:%s\n' "$(nosan openssl passwd -apr1 secret)" >"$d/htpasswd"
+  printf 'test:%s\n' "$("${nosan[@]}" openssl passwd -apr1 secret)" >"$d/htpasswd"
   local dav_block='dav_methods PUT DELETE MKCOL COPY MOVE;
             dav_ext_methods PROPFIND OPTIONS;
             dav_access user:rw group:r all:r;'
@@ -167,7 +168,7 @@ http {
     }
 }
 CONF
-  nosan nginx -c "$d/nginx.conf" -p "$d" >"$d/logs/nginx.out" 2>&1 &
+  "${nosan[@]}" nginx -c "$d/nginx.conf" -p "$d" >"$d/logs/nginx.out" 2>&1 &
   echo $! >"$d/master.pid"
   local i
   for i in $(seq 1 100); do
@@ -193,7 +194,7 @@ stop_nginx() {
 start_py() {
   local dir=$1 name=$2 script=$3; shift 3
   rm -f "$dir/$name.port"
-  nosan python3 "$script" "$@" &
+  "${nosan[@]}" python3 "$script" "$@" &
   echo $! >"$dir/$name.pid"
   local i
   for i in $(seq 1 100); do [[ -f $dir/$name.port ]] && return 0; sleep 0.05; done
