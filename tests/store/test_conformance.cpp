@@ -40,6 +40,27 @@ std::string ranged(Store& s, const std::string& key, std::uint64_t off, std::uin
 
 }  // namespace
 
+namespace fractfs::test {
+
+// The killed writer of "what a killed writer left is cleaned up".
+[[noreturn]] void abandoning_child(const std::string& name) {
+  struct Stalling final : Source {
+    std::uint64_t size() const override { return 12 << 20; }
+    std::size_t read_at(std::uint64_t off, char* buf, std::size_t n) const override {
+      if (off >= (6 << 20) || (backend() != "s3" && off >= (1 << 20))) ::pause();
+      std::memset(buf, 'y', n);
+      return std::min<std::uint64_t>(n, size() - off);
+    }
+  };
+  try {
+    open_test_store(name)->save("obj", Stalling());
+  } catch (...) {
+  }
+  ::_exit(0);
+}
+
+}  // namespace fractfs::test
+
 TEST_CASE("put, get, stat, delete", "[conformance]") {
   auto s = open_test_store(unique_name("basic"));
   CHECK_FALSE(s->get("absent"));
@@ -215,24 +236,14 @@ TEST_CASE("two racing writers: exactly one wins each round", "[conformance]") {
 TEST_CASE("what a killed writer left is cleaned up", "[conformance]") {
   std::string name = unique_name("abandon");
   auto s = open_test_store(name);
-  // A child process saves a large object whose source stalls, and is killed mid-upload.
+  // A child process saves a large object whose source stalls, and is killed
+  // mid-upload. (It execs itself first: no threads after a fork.)
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    struct Stalling final : Source {
-      std::uint64_t size() const override { return 12 << 20; }
-      std::size_t read_at(std::uint64_t off, char* buf, std::size_t n) const override {
-        if (off >= (6 << 20) || (backend() != "s3" && off >= (1 << 20))) ::pause();
-        std::memset(buf, 'y', n);
-        return std::min<std::uint64_t>(n, size() - off);
-      }
-    };
-    try {
-      auto child = open_test_store(name);
-      child->save("obj", Stalling());
-    } catch (...) {
-    }
-    ::_exit(0);
+    ::setenv("STORE_TEST_CHILD", name.c_str(), 1);
+    ::execl("/proc/self/exe", "store_tests", static_cast<char*>(nullptr));
+    ::_exit(127);
   }
   if (backend() == "webdav") {
     // A PUT cut off leaves nothing on the server; what a killed writer can
