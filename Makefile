@@ -118,9 +118,9 @@ $(FRACTFS_RUN): $(call objs,$(RUN_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(NET_LIBS)
 
-$(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp $(SYNC_SRC) $(NET_SRC)) $(LIBRESOLVER)
+$(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp $(SYNC_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(NET_LIBS)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
 
 # The store conformance test: the same cases against mount, S3 and WebDAV
 # (tests/store/run.sh starts the servers).

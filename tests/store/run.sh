@@ -111,8 +111,20 @@ doctor_failures() {
   assert_contains "$OUT" "conditional write"
 }
 
+# The preloaded library must never carry the network code (libcurl, OpenSSL).
+shim_has_no_network() {
+  section "libfractfs.so links no network code"
+  local deps syms
+  deps=$(ldd "$LIB/libfractfs.so")
+  [[ $deps != *curl* && $deps != *libssl* && $deps != *libcrypto* && $deps != *pugixml* ]] ||
+    fail "libfractfs.so links network libraries: $deps"
+  syms=$(nm -D "$LIB/libfractfs.so" | grep -ciE ' (curl_|SSL_|pugi)' || true)
+  assert_eq 0 "$syms" "curl/SSL/pugixml symbols in libfractfs.so"
+}
+
 case $mode in
   mount)
+    shim_has_no_network
     conformance mount "[conformance]"
     ;;
   quick)
