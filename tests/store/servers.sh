@@ -21,8 +21,14 @@ nosan=(env -u LD_PRELOAD -u ASAN_OPTIONS)
 
 rgw_pids() { [[ -f $1/pids ]] && cat "$1/pids"; }
 
+# port_busy PORT: something listens on 127.0.0.1:PORT.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 start_rgw() {
-  local d=$1
+  local d=$1 p
+  for p in 13300 $RGW_PORT; do  # one cluster at a time: never talk to another run's
+    port_busy "$p" && { echo "start_rgw: port $p is in use (another Ceph test cluster running?)" >&2; return 1; }
+  done
   rm -rf "$d"
   mkdir -p "$d"/{run,log,mon,osd,rgw}
   local fsid osd_uuid id c
@@ -89,10 +95,10 @@ CONF
   echo $! >>"$d/pids"
   local i
   for i in $(seq 1 300); do
-    curl -s -o /dev/null "http://127.0.0.1:$RGW_PORT/" && break
+    curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$RGW_PORT/" && break
     sleep 0.1
   done
-  curl -s -o /dev/null "http://127.0.0.1:$RGW_PORT/" || { echo "start_rgw: radosgw did not answer (log: $d/log)" >&2; return 1; }
+  curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$RGW_PORT/" || { echo "start_rgw: radosgw did not answer (log: $d/log)" >&2; return 1; }
   "${nosan[@]}" timeout 60 radosgw-admin "${c[@]}" user create --uid=test --display-name=test \
     --access-key=ACCESS --secret-key=SECRET >/dev/null || { echo "start_rgw: user create failed" >&2; return 1; }
 }
@@ -108,7 +114,7 @@ stop_rgw() {
 
 # make_bucket NAME: a bucket on the RGW, signed by curl.
 make_bucket() {
-  "${nosan[@]}" curl -sf --aws-sigv4 aws:amz:us-east-1:s3 -u ACCESS:SECRET -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+  "${nosan[@]}" curl -sf --max-time 30 --aws-sigv4 aws:amz:us-east-1:s3 -u ACCESS:SECRET -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
     -X PUT "http://127.0.0.1:$RGW_PORT/$1" -o /dev/null
 }
 
@@ -116,6 +122,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 start_nginx() {
   local d=$1 user="" tls_port
+  port_busy "$DAV_PORT" && { echo "start_nginx: port $DAV_PORT is in use" >&2; return 1; }
   rm -rf "$d"
   mkdir -p "$d"/{logs,tmp,dav,authdav}
   [[ $(id -u) == 0 ]] && user="user root root;"
@@ -172,7 +179,7 @@ CONF
   echo $! >"$d/master.pid"
   local i
   for i in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$DAV_PORT/dav/" && return 0
+    curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$DAV_PORT/dav/" && return 0
     kill -0 "$(cat "$d/master.pid")" 2>/dev/null || break
     sleep 0.05
   done
