@@ -95,10 +95,10 @@ CONF
   echo $! >>"$d/pids"
   local i
   for i in $(seq 1 300); do
-    curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$RGW_PORT/" && break
+    "${nosan[@]}" curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$RGW_PORT/" && break
     sleep 0.1
   done
-  curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$RGW_PORT/" || { echo "start_rgw: radosgw did not answer (log: $d/log)" >&2; return 1; }
+  "${nosan[@]}" curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$RGW_PORT/" || { echo "start_rgw: radosgw did not answer (log: $d/log)" >&2; return 1; }
   "${nosan[@]}" timeout 60 radosgw-admin "${c[@]}" user create --uid=test --display-name=test \
     --access-key=ACCESS --secret-key=SECRET >/dev/null || { echo "start_rgw: user create failed" >&2; return 1; }
 }
@@ -179,7 +179,7 @@ CONF
   echo $! >"$d/master.pid"
   local i
   for i in $(seq 1 100); do
-    curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$DAV_PORT/dav/" && return 0
+    "${nosan[@]}" curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$DAV_PORT/dav/" && return 0
     kill -0 "$(cat "$d/master.pid")" 2>/dev/null || break
     sleep 0.05
   done
