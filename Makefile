@@ -39,7 +39,9 @@ endif
 
 DEB_PACKAGES := g++ make git python3 libtomlplusplus-dev libfmt-dev libboost-dev catch2 \
                 sqlite3 libsqlite3-dev tar coreutils findutils gnuplot-nox libxxhash-dev rsync \
-                nodejs inotify-tools strace binutils
+                nodejs inotify-tools strace binutils \
+                libcurl4-openssl-dev libpugixml-dev nlohmann-json3-dev curl openssl \
+                radosgw ceph-mon ceph-osd nginx-full libnginx-mod-http-dav-ext
 
 CPPFLAGS := -I. -DFMT_HEADER_ONLY -DTOML_HEADER_ONLY=0 -MMD -MP
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden \
@@ -67,11 +69,16 @@ SYNC_SRC     := $(wildcard sync/*.cpp)
 # the helper. Checkpoints, restores and stores run in the helper process.
 SHIM_SYNC_SRC := sync/journal.cpp sync/state_dir.cpp sync/control.cpp sync/presence.cpp sync/sys.cpp \
                  sync/fileops.cpp sync/object_id.cpp sync/skeleton.cpp
+# The network stores (libcurl, OpenSSL through it): in the programs and the
+# tests, never in libfractfs.so.
+NET_SRC      := $(wildcard sync/net/*.cpp)
+NET_LIBS     := -lcurl -lpugixml
 CLI_COMMON   := cli/args.cpp cli/common.cpp
 FRACTFS_SRC  := $(CLI_COMMON) cli/fractfs_main.cpp $(wildcard cli/cmd_*.cpp) cli/json.cpp cli/sync_cli.cpp \
-                cli/tier_count.cpp $(SYNC_SRC)
-RUN_SRC      := $(CLI_COMMON) cli/fractfs_run.cpp cli/elf_probe.cpp cli/launch.cpp $(SYNC_SRC)
+                cli/tier_count.cpp $(SYNC_SRC) $(NET_SRC)
+RUN_SRC      := $(CLI_COMMON) cli/fractfs_run.cpp cli/elf_probe.cpp cli/launch.cpp $(SYNC_SRC) $(NET_SRC)
 UNIT_SRC     := $(wildcard tests/unit/*.cpp)
+STORE_SRC    := $(wildcard tests/store/*.cpp)
 
 LIBRESOLVER := $(BUILD)/lib/libfractfs_resolver.a
 SHIM_LIB    := $(BUILD)/lib/libfractfs.so
@@ -85,9 +92,10 @@ BENCH_SHIM  := $(BUILD)/bench/bench_shim
 BENCH_FWD   := $(BUILD)/bench/forwarder.so
 STRESS      := $(BUILD)/tests/stress
 STRESS_IN   := $(BUILD)/tests/stress_linked
+STORE_TESTS := $(BUILD)/tests/store_tests
 
 .PHONY: all deps demo test test-sanitize test-tsan bench clean
-all: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(UNIT_TESTS) $(GIT_DIFF) $(STRESS) $(STRESS_IN)
+all: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(UNIT_TESTS) $(GIT_DIFF) $(STRESS) $(STRESS_IN) $(STORE_TESTS)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -136,15 +144,21 @@ SYNC_LIBS := -lsqlite3 -pthread
 
 $(FRACTFS): $(call objs,$(FRACTFS_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS) $(NET_LIBS)
 
 $(FRACTFS_RUN): $(call objs,$(RUN_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
-	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS) $(NET_LIBS)
 
 $(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp $(SYNC_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
+
+# The store conformance test: the same cases against mount, S3 and WebDAV
+# (tests/store/run.sh starts the servers).
+$(STORE_TESTS): $(call objs,$(STORE_SRC) $(SYNC_SRC) $(NET_SRC)) $(LIBRESOLVER)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS) $(NET_LIBS)
 
 $(GIT_DIFF): $(call objs,tests/git_differential.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)

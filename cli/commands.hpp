@@ -23,6 +23,7 @@ int cmd_sync(int argc, char** argv);
 int cmd_restore(int argc, char** argv);
 int cmd_log(int argc, char** argv);
 int cmd_helper(int argc, char** argv);
+int cmd_doctor(int argc, char** argv);
 
 // Loads the configuration for --root (or FRACTFS_ROOT / the cwd) and prints
 // its warnings to stderr. Throws ConfigError.

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/version.hpp"
+#include "sync/net/net.hpp"
 
 namespace fractfs::cli {
 namespace {
@@ -17,6 +18,7 @@ const Command kCommands[] = {
     {"restore", "restore a generation into the root", cmd_restore},
     {"log", "list the generations kept", cmd_log},
     {"helper", "the checkpointing helper libfractfs.so starts (internal)", cmd_helper},
+    {"doctor", "check the configuration and the store end to end", cmd_doctor},
 };
 
 void usage(std::FILE* out) {
@@ -31,6 +33,7 @@ void usage(std::FILE* out) {
 int main(int argc, char** argv) {
   using namespace fractfs::cli;
   if (argc < 2) return usage(stderr), kExitUsage;
+  fractfs::net::install();
   if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help"))
     return usage(stdout), kExitOk;
   if (!std::strcmp(argv[1], "--version")) return std::printf("fractfs %s\n", kVersion), kExitOk;

@@ -29,6 +29,7 @@
 #include "sync/adopt.hpp"
 #include "sync/engine.hpp"
 #include "sync/holder.hpp"
+#include "sync/net/net.hpp"
 #include "sync/progress.hpp"
 #include "sync/skeleton.hpp"
 
@@ -176,8 +177,9 @@ std::unique_ptr<Holder> take_charge(Engine& engine, bool verbose, std::vector<st
 int run(const Args& args) {
   Config cfg = load_for_cli(args);
   if (!cfg.passthrough() && cfg.backend != Backend::mount)
-    throw ConfigError("backend '" + std::string(backend_name(cfg.backend)) +
-                      "' is not available in this build; use backend = \"mount\"");
+    throw ConfigError("fractfs-run cannot run an app on backend '" + std::string(backend_name(cfg.backend)) +
+                      "' yet (it needs the helper process that keeps network code out of the app); "
+                      "'fractfs sync', 'restore', 'log', 'status' and 'doctor' work with it");
   std::string lib = find_library();
   require_remote_root(cfg);
   prepare_start(cfg);
@@ -225,6 +227,7 @@ int run(const Args& args) {
 int main(int argc, char** argv) {
   using namespace fractfs::cli;
   set_program_name("fractfs-run");
+  fractfs::net::install();
   try {
     Args args = parse_args(argc, argv, 1, {kRootOption, kHelpOption, {"verbose", 'v'}, {"version", 0}}, true);
     if (args.has("help")) return std::fputs(kHelp, stdout), kExitOk;

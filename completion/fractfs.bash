@@ -4,7 +4,7 @@
 # The option lists below must match each command's --help: the test
 # tests/install/test_completion.sh compares them.
 
-_fractfs_commands="init check config status sync restore log helper"
+_fractfs_commands="init check config status sync restore log helper doctor"
 
 # The options of a fractfs command (or of fractfs-run).
 _fractfs_options() {
@@ -12,7 +12,7 @@ _fractfs_options() {
     check) echo "--root -v --verbose --stdin -h --help" ;;
     config | init) echo "--root -h --help" ;;
     helper) echo "--root --ready-fd --foreground -h --help" ;;
-    status | log) echo "--root --json -h --help" ;;
+    status | log | doctor) echo "--root --json -h --help" ;;
     sync) echo "--root --full -h --help" ;;
     restore) echo "--root --generation --overwrite -n --dry-run -h --help" ;;
     fractfs-run) echo "--root -v --verbose -h --help --version --" ;;

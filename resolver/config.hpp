@@ -39,6 +39,10 @@ struct Config {
   bool auto_ignore_bundle = true;
   long keep_generations = 3;
   long reconcile_every = 12;
+  // Object stores (backend s3 / webdav).
+  long max_parallel = 8;      // transfers in flight
+  std::string s3_endpoint;    // "" means AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then AWS by region
+  std::string s3_addressing;  // "path", "virtual", or "" (path for a custom endpoint, else virtual)
 
   std::vector<ConfigEntry> dirs;
   std::vector<ConfigEntry> ignore;

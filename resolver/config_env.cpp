@@ -25,7 +25,8 @@ const std::vector<std::string_view>& known_env_suffixes() {
   static const std::vector<std::string_view> kKnown = {
       "BACKEND", "REMOTE_ROOT", "VOLUME_ROOT", "SCRATCH", "SYNC_INTERVAL",
       "CHECKPOINT_SUBDIR", "CONTENT_HASH", "AUTO_IGNORE_BUNDLE", "KEEP_GENERATIONS",
-      "RECONCILE_EVERY", "ROOT", "CONFIG", "LOG", "LOG_FILE", "LIB", "ON_ERROR",
+      "RECONCILE_EVERY", "ROOT", "CONFIG", "LOG", "LOG_FILE", "LIB", "ON_ERROR", "MAX_PARALLEL", "S3_ENDPOINT",
+      "S3_ADDRESSING", "HTTP_USER", "HTTP_PASSWORD", "HTTP_BEARER",
   };
   return kKnown;
 }

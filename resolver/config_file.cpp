@@ -76,6 +76,9 @@ struct FileReader {
     else if (key == "auto_ignore_bundle") cfg.auto_ignore_bundle = boolean(n, key);
     else if (key == "keep_generations") cfg.keep_generations = integer(n, key);
     else if (key == "reconcile_every") cfg.reconcile_every = integer(n, key);
+    else if (key == "max_parallel") cfg.max_parallel = integer(n, key);
+    else if (key == "s3_endpoint") cfg.s3_endpoint = str(n, key);
+    else if (key == "s3_addressing") cfg.s3_addressing = str(n, key);
     else return unknown(key, n, kScalarKeys);
     cfg.origins[k] = where(n.source());
   }

@@ -14,7 +14,7 @@ namespace fractfs {
 inline const std::vector<std::string_view> kScalarKeys = {
     "backend",       "remote_root",       "volume_root",     "scratch",
     "sync_interval", "checkpoint_subdir", "content_hash",    "auto_ignore_bundle",
-    "keep_generations", "reconcile_every",
+    "keep_generations", "reconcile_every", "max_parallel", "s3_endpoint", "s3_addressing",
 };
 
 // "mount", "s3" (alias "fsspec") or "webdav"; `where` prefixes the error.

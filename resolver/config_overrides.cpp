@@ -85,6 +85,9 @@ void apply_env(Env& env, Config& cfg) {
       throw ConfigError(fmt::format("{}: cannot write the log file '{}': {}", v->name, v->value, std::strerror(errno)));
     ::close(fd);
   }
+  take("MAX_PARALLEL", "max_parallel", [&](const EnvValue& v) { cfg.max_parallel = parse_integer(v); });
+  take("S3_ENDPOINT", "s3_endpoint", [&](const EnvValue& v) { cfg.s3_endpoint = v.value; });
+  take("S3_ADDRESSING", "s3_addressing", [&](const EnvValue& v) { cfg.s3_addressing = v.value; });
   for (const std::string& name : env.unknown(known_env_suffixes())) {
     std::string msg = fmt::format("{}: unknown fractfs variable is ignored", name);
     std::string_view suffix = std::string_view(name).substr(8);

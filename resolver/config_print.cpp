@@ -29,6 +29,13 @@ toml::table as_table(const Config& cfg) {
   t.insert("auto_ignore_bundle", cfg.auto_ignore_bundle);
   t.insert("keep_generations", static_cast<std::int64_t>(cfg.keep_generations));
   t.insert("reconcile_every", static_cast<std::int64_t>(cfg.reconcile_every));
+  if (cfg.backend != Backend::mount) {
+    t.insert("max_parallel", static_cast<std::int64_t>(cfg.max_parallel));
+    if (cfg.backend == Backend::s3) {
+      t.insert("s3_endpoint", cfg.s3_endpoint);
+      t.insert("s3_addressing", cfg.s3_addressing);
+    }
+  }
   t.insert("dirs", toml::table{{"paths", strings(cfg.dirs)}});
   t.insert("ignore", toml::table{{"patterns", strings(cfg.ignore)}});
   t.insert("local", toml::table{{"patterns", strings(cfg.local)}});

@@ -52,6 +52,9 @@ bool assign(Config& c, std::string_view key, std::string v) {
   else if (key == "auto_ignore_bundle") c.auto_ignore_bundle = v == "1";
   else if (key == "keep_generations") return number(v, c.keep_generations);
   else if (key == "reconcile_every") return number(v, c.reconcile_every);
+  else if (key == "max_parallel") return number(v, c.max_parallel);
+  else if (key == "s3_endpoint") c.s3_endpoint = std::move(v);
+  else if (key == "s3_addressing") c.s3_addressing = std::move(v);
   else if (key == "dir") c.dirs.push_back({std::move(v), "snapshot"});
   else if (key == "ignore") c.ignore.push_back({std::move(v), "snapshot"});
   else if (key == "local") c.local.push_back({std::move(v), "snapshot"});
@@ -78,6 +81,9 @@ std::string to_snapshot(const Config& c) {
   put(out, "auto_ignore_bundle", c.auto_ignore_bundle ? "1" : "0");
   put(out, "keep_generations", std::to_string(c.keep_generations));
   put(out, "reconcile_every", std::to_string(c.reconcile_every));
+  put(out, "max_parallel", std::to_string(c.max_parallel));
+  put(out, "s3_endpoint", c.s3_endpoint);
+  put(out, "s3_addressing", c.s3_addressing);
   for (const auto& d : c.dirs) put(out, "dir", d.text);
   for (const auto& p : c.ignore) put(out, "ignore", p.text);
   for (const auto& p : c.local) put(out, "local", p.text);

@@ -69,6 +69,8 @@ class Validator {
       fail("keep_generations", fmt::format("keep_generations must be >= 1, got {}", cfg_.keep_generations));
     if (cfg_.reconcile_every < 0)
       fail("reconcile_every", fmt::format("reconcile_every must be >= 0, got {}", cfg_.reconcile_every));
+    if (cfg_.max_parallel < 1 || cfg_.max_parallel > 64)
+      fail("max_parallel", fmt::format("max_parallel must be between 1 and 64, got {}", cfg_.max_parallel));
   }
 
   // A path with a NUL byte would be cut short at it by every system call.
@@ -108,18 +110,55 @@ class Validator {
       return;
     }
     no_nul("remote_root", cfg_.remote_root);
-    if (cfg_.backend != Backend::mount) {
-      if (cfg_.remote_root.find("://") == std::string::npos)
-        fail("remote_root", fmt::format("remote_root '{}' must be a URL such as s3://bucket/prefix "
-                                        "for backend '{}'", cfg_.remote_root, backend_name(cfg_.backend)));
-      return;
-    }
+    if (cfg_.backend == Backend::s3) return s3();
+    if (cfg_.backend == Backend::webdav) return webdav();
+    if (cfg_.remote_root.find("://") != std::string::npos)
+      fail("remote_root", fmt::format("remote_root '{}' is a URL, but backend is \"mount\": set backend = \"{}\"",
+                                      cfg_.remote_root, cfg_.remote_root.starts_with("s3://") ? "s3" : "webdav"));
     cfg_.remote_root = absolute_key("remote_root", cfg_.remote_root);
     not_inside_root("remote_root", cfg_.remote_root, "it would redirect into itself");
     std::string real = this->real(cfg_.remote_root);
     if (path::contains(cfg_.remote_root, cfg_.root) || path::contains(real, cfg_.root))
       fail("remote_root", fmt::format("the app root '{}' is inside remote_root '{}': they must not overlap",
                                       cfg_.root, cfg_.remote_root));
+  }
+
+  void s3() const {
+    std::string_view r = cfg_.remote_root;
+    if (!r.starts_with("s3://"))
+      fail("remote_root", fmt::format("remote_root '{}' must be s3://BUCKET[/PREFIX] for backend 's3'", r));
+    std::string_view bucket = r.substr(5, r.find('/', 5) == std::string_view::npos ? r.npos : r.find('/', 5) - 5);
+    bool ok = bucket.size() >= 3 && bucket.size() <= 63 &&
+              bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-_") == std::string_view::npos;
+    if (!ok)
+      fail("remote_root", fmt::format("remote_root '{}': '{}' is not a bucket name (3 to 63 lower-case letters, "
+                                      "digits, '.', '-')", r, bucket));
+    if (r.find("//", 5) != std::string_view::npos || r.find("/../") != std::string_view::npos || r.ends_with("/.."))
+      fail("remote_root", fmt::format("remote_root '{}': the prefix must not contain '//' or '..'", r));
+    const std::string& e = cfg_.s3_endpoint;
+    if (!e.empty() && !(e.starts_with("http://") || e.starts_with("https://")))
+      fail("s3_endpoint", fmt::format("s3_endpoint '{}' must be an http:// or https:// URL", e));
+    const std::string& a = cfg_.s3_addressing;
+    if (!a.empty() && a != "path" && a != "virtual")
+      fail("s3_addressing", fmt::format("s3_addressing must be \"path\" or \"virtual\", got '{}'", a));
+    no_dirs();
+  }
+
+  void webdav() const {
+    const std::string& r = cfg_.remote_root;
+    bool http = r.starts_with("http://") || r.starts_with("https://");
+    if (!http || r.size() <= r.find("://") + 3 || r[r.find("://") + 3] == '/')
+      fail("remote_root", fmt::format("remote_root '{}' must be an http:// or https:// URL for backend 'webdav'", r));
+    no_dirs();
+  }
+
+  // Remote-tier directories on an object store are a later issue.
+  void no_dirs() const {
+    if (cfg_.dirs.empty()) return;
+    const ConfigEntry& d = cfg_.dirs.front();
+    throw ConfigError(fmt::format("{}: [dirs] path '{}': backend '{}' cannot hold remote-tier directories yet; "
+                                  "remove [dirs] (checkpoints still work) or use backend = \"mount\"",
+                                  d.origin, d.text, backend_name(cfg_.backend)));
   }
 
   void dirs() {

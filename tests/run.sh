@@ -31,6 +31,15 @@ for t in tests/cli/test_*.sh; do run "cli/$(basename "$t" .sh)" bash "$t"; done
 # under the shim and still run what the fractfs command does alone.
 for t in tests/sync/test_*.sh; do run "sync/$(basename "$t" .sh)" bash "$t"; done
 run stress bash tests/stress.sh
+# The store backends against real servers (Ceph RGW, nginx WebDAV). The
+# sanitizer builds run the conformance cases only (no faults, credentials,
+# TLS or commands): the same code, a fraction of the time.
+run store/mount bash tests/store/run.sh mount
+if [[ -z ${SAN:-} ]]; then
+  run store/servers bash tests/store/run.sh servers
+else
+  run store/quick bash tests/store/run.sh quick
+fi
 # Real programs under the shim. TSan cannot be preloaded into programs that
 # were not built with it: the TSan build covers the shim through the stress
 # test, which links it in.

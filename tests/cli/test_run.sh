@@ -18,7 +18,9 @@ assert_contains "$OUT" ".fractfs.toml:1:17: 'sync_interval' must be a number"
 [[ ! -e $T/started ]] || fail "the app ran despite a bad configuration"
 sed -i '1d' "$T/app/.fractfs.toml"
 expect_status 2 env FRACTFS_BACKEND=s3 FRACTFS_REMOTE_ROOT=s3://b/p bash -c "cd '$T/app' && '$BIN/fractfs-run' -- true"
-assert_contains "$OUT" "backend 's3' is not available in this build"
+assert_contains "$OUT" "FRACTFS_REMOTE_ROOT: remote_root 's3://b/p': 'b' is not a bucket name"
+expect_status 2 env FRACTFS_BACKEND=s3 FRACTFS_REMOTE_ROOT=s3://bucket/p bash -c "cd '$T/app' && '$BIN/fractfs-run' -- true"
+assert_contains "$OUT" "[dirs] path 'data': backend 's3' cannot hold remote-tier directories yet"
 
 # Exit statuses: the app's own, 128+N for a signal, 127 for a missing command.
 expect_status 7 run -- sh -c 'exit 7'

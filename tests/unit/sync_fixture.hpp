@@ -63,35 +63,74 @@ struct StoreCounts {
   void reset() { puts = object_puts = chunk_puts = tree_puts = removes = flushes = chunk_bytes = 0; }
 };
 
+// The bytes of a Source, for stores that keep whole values.
+inline std::string whole(const Source& src) {
+  if (const std::string_view* m = src.in_memory()) return std::string(*m);
+  std::string out(static_cast<std::size_t>(src.size()), '\0');
+  if (!out.empty()) src.read_at(0, out.data(), out.size());
+  return out;
+}
+
 // A store in memory: thread-safe (captures put from several threads).
 class MemStore : public Store, public StoreCounts {
  public:
   std::string describe() const override { return "mem:"; }
-  std::optional<std::string> get(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = data_.find(key);
-    if (it == data_.end()) return std::nullopt;
-    return it->second;
+  Capabilities caps() const override { return {true, true, 8, 0}; }
+  bool load(const std::string& key, const Sink& sink, Range r) override {
+    std::string v;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = data_.find(key);
+      if (it == data_.end()) return false;
+      v = it->second;
+    }
+    if (r.offset < v.size()) sink(std::string_view(v).substr(r.offset, r.length));
+    return true;
   }
-  void put(const std::string& key, std::string_view data) override {
+  void save(const std::string& key, const Source& src) override {
+    std::string data = whole(src);
     if (before_put) before_put(key, data);  // may throw: a failing store
     count_put(key, data);
     std::lock_guard<std::mutex> lock(mu_);
-    data_[key] = std::string(data);
+    data_[key] = std::move(data);
+  }
+  std::optional<ObjectInfo> stat(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = data_.find(key);
+    if (it == data_.end()) return std::nullopt;
+    return ObjectInfo{key, it->second.size(), {}};
   }
   void remove(const std::string& key) override {
     ++removes;
     std::lock_guard<std::mutex> lock(mu_);
     data_.erase(key);
   }
-  std::vector<std::string> list(const std::string& prefix) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::vector<std::string> out;
-    std::string p = prefix + "/";
-    for (auto it = data_.lower_bound(p); it != data_.end() && it->first.starts_with(p); ++it) out.push_back(it->first);
-    return out;
+  void walk(const std::string& prefix, const std::function<void(const ObjectInfo&)>& each) override {
+    std::vector<ObjectInfo> out;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::string p = prefix.empty() ? "" : prefix + "/";
+      for (auto it = data_.lower_bound(p); it != data_.end() && it->first.starts_with(p); ++it)
+        out.push_back({it->first, it->second.size(), {}});
+    }
+    for (const ObjectInfo& o : out) each(o);
   }
+  std::optional<Pointer> read_pointer(const std::string& key) override {
+    auto v = get(key);
+    if (!v) return std::nullopt;
+    return Pointer{*v, std::to_string(std::hash<std::string>{}(*v))};
+  }
+  SwapResult swap_pointer(const std::string& key, const std::optional<std::string>& expected,
+                          std::string_view value) override {
+    std::lock_guard<std::mutex> lock(swap_mu_);
+    auto now = read_pointer(key);
+    if (expected ? !(now && now->version == *expected) : now.has_value()) return {false, now};
+    put(key, value);
+    return {true, read_pointer(key)};
+  }
+  void remove_pointer(const std::string& key) override { remove(key); }
   void flush() override { ++flushes; }
+  std::uint64_t discard_abandoned(std::int64_t) override { return 0; }
 
   bool has(const std::string& key) const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -110,6 +149,7 @@ class MemStore : public Store, public StoreCounts {
 
  private:
   mutable std::mutex mu_;
+  std::mutex swap_mu_;
   std::map<std::string, std::string> data_;
 };
 
@@ -118,17 +158,29 @@ class ProbeStore : public Store, public StoreCounts {
  public:
   explicit ProbeStore(Store& inner) : inner_(inner) {}
   std::string describe() const override { return inner_.describe(); }
-  std::optional<std::string> get(const std::string& key) override { return inner_.get(key); }
-  void put(const std::string& key, std::string_view data) override {
+  Capabilities caps() const override { return inner_.caps(); }
+  bool load(const std::string& key, const Sink& sink, Range r) override { return inner_.load(key, sink, r); }
+  void save(const std::string& key, const Source& src) override {
+    std::string data = whole(src);
     if (before_put) before_put(key, data);
     count_put(key, data);
     inner_.put(key, data);
   }
+  std::optional<ObjectInfo> stat(const std::string& key) override { return inner_.stat(key); }
   void remove(const std::string& key) override {
     ++removes;
     inner_.remove(key);
   }
-  std::vector<std::string> list(const std::string& prefix) override { return inner_.list(prefix); }
+  void walk(const std::string& prefix, const std::function<void(const ObjectInfo&)>& each) override {
+    inner_.walk(prefix, each);
+  }
+  std::optional<Pointer> read_pointer(const std::string& key) override { return inner_.read_pointer(key); }
+  SwapResult swap_pointer(const std::string& key, const std::optional<std::string>& expected,
+                          std::string_view value) override {
+    return inner_.swap_pointer(key, expected, value);
+  }
+  void remove_pointer(const std::string& key) override { inner_.remove_pointer(key); }
+  std::uint64_t discard_abandoned(std::int64_t older_than_s) override { return inner_.discard_abandoned(older_than_s); }
   void flush() override {
     ++flushes;
     if (forward_flush) inner_.flush();

@@ -103,6 +103,44 @@ TEST_CASE("fsspec is an alias of s3", "[config]") {
   CHECK(c.backend == Backend::s3);
 }
 
+TEST_CASE("object stores: remote_root URLs, endpoint, addressing, max_parallel", "[config]") {
+  Fixture f;
+  f.toml("backend = \"s3\"\nremote_root = \"s3://my-bucket/apps/web\"\ns3_endpoint = \"http://127.0.0.1:7480\"\n"
+         "s3_addressing = \"path\"\nmax_parallel = 16\n");
+  Config c = f.load();
+  CHECK(c.s3_endpoint == "http://127.0.0.1:7480");
+  CHECK(c.s3_addressing == "path");
+  CHECK(c.max_parallel == 16);
+  CHECK(c.warnings.empty());
+  Config e = f.load({"FRACTFS_S3_ENDPOINT=https://minio:9000", "FRACTFS_S3_ADDRESSING=virtual", "FRACTFS_MAX_PARALLEL=4"});
+  CHECK(e.s3_endpoint == "https://minio:9000");
+  CHECK(e.s3_addressing == "virtual");
+  CHECK(e.max_parallel == 4);
+  CHECK(e.origins.at("s3_endpoint") == "FRACTFS_S3_ENDPOINT");
+  CHECK(f.error({"FRACTFS_S3_ADDRESSING=sideways"}) ==
+        "FRACTFS_S3_ADDRESSING: s3_addressing must be \"path\" or \"virtual\", got 'sideways'");
+  CHECK(f.error({"FRACTFS_S3_ENDPOINT=minio:9000"}) ==
+        "FRACTFS_S3_ENDPOINT: s3_endpoint 'minio:9000' must be an http:// or https:// URL");
+  CHECK(f.error({"FRACTFS_MAX_PARALLEL=0"}) == "FRACTFS_MAX_PARALLEL: max_parallel must be between 1 and 64, got 0");
+  CHECK(f.error({"FRACTFS_REMOTE_ROOT=s3://B/x"}).find("'B' is not a bucket name") != std::string::npos);
+  CHECK(f.error({"FRACTFS_REMOTE_ROOT=/mnt/x"}) ==
+        "FRACTFS_REMOTE_ROOT: remote_root '/mnt/x' must be s3://BUCKET[/PREFIX] for backend 's3'");
+  CHECK(f.error({"FRACTFS_BACKEND=webdav"}) == f.root + "/.fractfs.toml:2:15: remote_root 's3://my-bucket/apps/web' "
+                                                        "must be an http:// or https:// URL for backend 'webdav'");
+}
+
+TEST_CASE("[dirs] with an object store is a configuration error naming the line", "[config]") {
+  Fixture f;
+  f.toml("backend = \"webdav\"\nremote_root = \"https://dav.example/app/\"\n[dirs]\npaths = [\"data\"]\n");
+  CHECK(f.error() == f.root + "/.fractfs.toml:4:10: [dirs] path 'data': backend 'webdav' cannot hold remote-tier "
+                              "directories yet; remove [dirs] (checkpoints still work) or use backend = \"mount\"");
+  CHECK(f.error({"FRACTFS_BACKEND=mount"}) == f.root + "/.fractfs.toml:2:15: remote_root 'https://dav.example/app/' "
+                                                      "is a URL, but backend is \"mount\": set backend = \"webdav\"");
+  f.toml("backend = \"webdav\"\nremote_root = \"ftp://x/\"\n");
+  CHECK(f.error() == f.root + "/.fractfs.toml:2:15: remote_root 'ftp://x/' must be an http:// or https:// URL for "
+                              "backend 'webdav'");
+}
+
 TEST_CASE("no remote_root means passthrough, said once", "[config]") {
   Fixture f;
   Config c = f.load();

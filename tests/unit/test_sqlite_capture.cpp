@@ -100,14 +100,14 @@ class Writer {
   int go_ = -1;
 };
 
-struct Source {
+struct DbRoot {
   TempDir root;
   MemStore store;
   Model model;
   PutOnce once;
   int fd;
-  Source() : fd(::open(root.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
-  ~Source() { ::close(fd); }
+  DbRoot() : fd(::open(root.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+  ~DbRoot() { ::close(fd); }
   CaptureSource src() { return CaptureSource{fd, root.path(), model, store, once}; }
   Capture capture(const std::string& rel) {
     std::vector<char> buf;
@@ -131,7 +131,7 @@ std::set<std::string> names_in(const std::string& dir) {
 }  // namespace
 
 TEST_CASE("sqlite capture: recognized by its header, whatever its name", "[sqlite]") {
-  Source s;
+  DbRoot s;
   sqlite3* db = open_db(s.root / "data.bin");
   exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1)");
   sqlite3_close(db);
@@ -161,7 +161,7 @@ TEST_CASE("sqlite capture: recognized by its header, whatever its name", "[sqlit
 }
 
 TEST_CASE("sqlite capture: a WAL database with frames not yet in the file", "[sqlite]") {
-  Source s;
+  DbRoot s;
   std::string path = s.root / "app.sqlite";
   Writer w(path, [](sqlite3* db) {
     exec(db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(n INTEGER PRIMARY KEY, v BLOB)");
@@ -181,7 +181,7 @@ TEST_CASE("sqlite capture: a WAL database with frames not yet in the file", "[sq
 }
 
 TEST_CASE("sqlite capture: a rollback-journal database while a writer holds its write lock", "[sqlite]") {
-  Source s;
+  DbRoot s;
   std::string path = s.root / "app.sqlite";
   {
     sqlite3* db = open_db(path);
@@ -207,7 +207,7 @@ TEST_CASE("sqlite capture: a rollback-journal database while a writer holds its 
 }
 
 TEST_CASE("sqlite capture: an idle WAL-mode database leaves no -wal or -shm behind", "[sqlite]") {
-  Source s;
+  DbRoot s;
   std::string path = s.root / "idle.sqlite";
   {
     sqlite3* db = open_db(path);
@@ -226,7 +226,7 @@ TEST_CASE("sqlite capture: an idle WAL-mode database leaves no -wal or -shm behi
 }
 
 TEST_CASE("sqlite capture: a database held exclusively is busy, not copied", "[sqlite]") {
-  Source s;
+  DbRoot s;
   std::string path = s.root / "locked.sqlite";
   Writer w(path, [](sqlite3* db) {
     exec(db, "PRAGMA locking_mode=EXCLUSIVE; CREATE TABLE t(n); INSERT INTO t VALUES (1)");
