@@ -107,6 +107,9 @@ doctor_failures() {
   expect_status 1 env AWS_CA_BUNDLE=/nonexistent.pem "$BIN/fractfs" doctor --root "$app"
   assert_contains "$OUT" "AWS_CA_BUNDLE: CA bundle '/nonexistent.pem' is not a readable file"
   printf 'backend = "mount"\nremote_root = "%s"\n' "$T/mount-remote" >"$app/.fractfs.toml"
+  expect_status 1 "$BIN/fractfs" doctor --root "$app"  # a store that is not mounted
+  assert_contains "$OUT" "remote_root '$T/mount-remote' does not exist"
+  mkdir -p "$T/mount-remote"
   expect_status 0 "$BIN/fractfs" doctor --root "$app"
   assert_contains "$OUT" "conditional write"
 }
