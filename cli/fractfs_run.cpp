@@ -176,10 +176,6 @@ std::unique_ptr<Holder> take_charge(Engine& engine, bool verbose, std::vector<st
 
 int run(const Args& args) {
   Config cfg = load_for_cli(args);
-  if (!cfg.passthrough() && cfg.backend != Backend::mount)
-    throw ConfigError("fractfs-run cannot run an app on backend '" + std::string(backend_name(cfg.backend)) +
-                      "' yet (it needs the helper process that keeps network code out of the app); "
-                      "'fractfs sync', 'restore', 'log', 'status' and 'doctor' work with it");
   std::string lib = find_library();
   require_remote_root(cfg);
   prepare_start(cfg);
@@ -211,8 +207,16 @@ int run(const Args& args) {
     return err == ENOENT ? 127 : 126;
   }
   int status = wait_forwarding(pid, set);
-  bool saved = !holder || holder->stop(true);  // the final checkpoint, once the app is gone
+  // The final checkpoint, once the app is gone; for exit_timeout at most.
+  bool saved = !holder || holder->stop(true, cfg.exit_timeout);
   int rc = status < 0 ? kExitFailure : exit_status(status);
+  if (holder && holder->timed_out()) {
+    say(true, fmt::format("the final checkpoint did not finish within exit_timeout ({} s): the app's last changes "
+                          "may not be in the remote store ('fractfs sync' takes them when the store answers)",
+                          cfg.exit_timeout));
+    std::fflush(nullptr);
+    ::_exit(rc == kExitOk ? kExitNotSaved : rc);  // the checkpoint thread is still running: no destructors
+  }
   if (rc == kExitOk && !saved) {
     say(true, "the app ended, but its final checkpoint failed: its last changes are not in the remote store "
               "(see above; 'fractfs sync' retries)");

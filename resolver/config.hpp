@@ -34,6 +34,9 @@ struct Config {
   std::string remote_root;  // "" means passthrough: nothing redirected or checkpointed
   std::string scratch = "/tmp/fractfs";
   double sync_interval = 300;  // seconds; 0 disables the timer
+  // Seconds an app's exit waits at most for its final checkpoint (the
+  // store may be slow or gone); what is not saved then is said (exit 75).
+  double exit_timeout = 60;
   std::string checkpoint_subdir = "_checkpoint";
   bool content_hash = false;
   bool auto_ignore_bundle = true;

@@ -23,7 +23,7 @@ bool iequal(std::string_view a, std::string_view b) {
 
 const std::vector<std::string_view>& known_env_suffixes() {
   static const std::vector<std::string_view> kKnown = {
-      "BACKEND", "REMOTE_ROOT", "VOLUME_ROOT", "SCRATCH", "SYNC_INTERVAL",
+      "BACKEND", "REMOTE_ROOT", "VOLUME_ROOT", "SCRATCH", "SYNC_INTERVAL", "EXIT_TIMEOUT",
       "CHECKPOINT_SUBDIR", "CONTENT_HASH", "AUTO_IGNORE_BUNDLE", "KEEP_GENERATIONS",
       "RECONCILE_EVERY", "ROOT", "CONFIG", "LOG", "LOG_FILE", "LIB", "ON_ERROR", "MAX_PARALLEL", "S3_ENDPOINT",
       "S3_ADDRESSING", "HTTP_USER", "HTTP_PASSWORD", "HTTP_BEARER",

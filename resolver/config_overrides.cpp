@@ -62,6 +62,7 @@ void apply_env(Env& env, Config& cfg) {
   take("REMOTE_ROOT", "remote_root", [&](const EnvValue& v) { cfg.remote_root = v.value; });
   take("SCRATCH", "scratch", [&](const EnvValue& v) { cfg.scratch = v.value; });
   take("SYNC_INTERVAL", "sync_interval", [&](const EnvValue& v) { cfg.sync_interval = parse_number(v); });
+  take("EXIT_TIMEOUT", "exit_timeout", [&](const EnvValue& v) { cfg.exit_timeout = parse_number(v); });
   take("CHECKPOINT_SUBDIR", "checkpoint_subdir", [&](const EnvValue& v) { cfg.checkpoint_subdir = v.value; });
   take("CONTENT_HASH", "content_hash", [&](const EnvValue& v) { cfg.content_hash = parse_bool(v); });
   take("AUTO_IGNORE_BUNDLE", "auto_ignore_bundle",

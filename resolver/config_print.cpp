@@ -15,15 +15,19 @@ toml::array strings(const std::vector<ConfigEntry>& entries) {
   return a;
 }
 
+// A whole number of seconds prints as one (300, not 300.0).
+void seconds(toml::table& t, std::string_view key, double v) {
+  if (v == static_cast<double>(static_cast<std::int64_t>(v))) t.insert(key, static_cast<std::int64_t>(v));
+  else t.insert(key, v);
+}
+
 toml::table as_table(const Config& cfg) {
   toml::table t;
   t.insert("backend", std::string(backend_name(cfg.backend)));
   t.insert("remote_root", cfg.remote_root);
   t.insert("scratch", cfg.scratch);
-  if (cfg.sync_interval == static_cast<double>(static_cast<std::int64_t>(cfg.sync_interval)))
-    t.insert("sync_interval", static_cast<std::int64_t>(cfg.sync_interval));
-  else
-    t.insert("sync_interval", cfg.sync_interval);
+  seconds(t, "sync_interval", cfg.sync_interval);
+  seconds(t, "exit_timeout", cfg.exit_timeout);
   t.insert("checkpoint_subdir", cfg.checkpoint_subdir);
   t.insert("content_hash", cfg.content_hash);
   t.insert("auto_ignore_bundle", cfg.auto_ignore_bundle);

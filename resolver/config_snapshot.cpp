@@ -47,6 +47,7 @@ bool assign(Config& c, std::string_view key, std::string v) {
   else if (key == "remote_root") c.remote_root = std::move(v);
   else if (key == "scratch") c.scratch = std::move(v);
   else if (key == "sync_interval") c.sync_interval = std::strtod(v.c_str(), nullptr);
+  else if (key == "exit_timeout") c.exit_timeout = std::strtod(v.c_str(), nullptr);
   else if (key == "checkpoint_subdir") c.checkpoint_subdir = std::move(v);
   else if (key == "content_hash") c.content_hash = v == "1";
   else if (key == "auto_ignore_bundle") c.auto_ignore_bundle = v == "1";
@@ -76,6 +77,8 @@ std::string to_snapshot(const Config& c) {
   char num[32];
   auto r = std::to_chars(num, num + sizeof num, c.sync_interval);
   put(out, "sync_interval", std::string_view(num, static_cast<std::size_t>(r.ptr - num)));
+  r = std::to_chars(num, num + sizeof num, c.exit_timeout);
+  put(out, "exit_timeout", std::string_view(num, static_cast<std::size_t>(r.ptr - num)));
   put(out, "checkpoint_subdir", c.checkpoint_subdir);
   put(out, "content_hash", c.content_hash ? "1" : "0");
   put(out, "auto_ignore_bundle", c.auto_ignore_bundle ? "1" : "0");

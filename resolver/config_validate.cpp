@@ -65,6 +65,8 @@ class Validator {
   void numbers() const {
     if (!std::isfinite(cfg_.sync_interval) || cfg_.sync_interval < 0)
       fail("sync_interval", fmt::format("sync_interval must be >= 0 seconds, got {}", cfg_.sync_interval));
+    if (!std::isfinite(cfg_.exit_timeout) || cfg_.exit_timeout < 0)
+      fail("exit_timeout", fmt::format("exit_timeout must be >= 0 seconds, got {}", cfg_.exit_timeout));
     if (cfg_.keep_generations < 1)
       fail("keep_generations", fmt::format("keep_generations must be >= 1, got {}", cfg_.keep_generations));
     if (cfg_.reconcile_every < 0)

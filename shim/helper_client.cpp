@@ -36,7 +36,6 @@ namespace {
 constexpr const char* kRestoredVar = "FRACTFS_INTERNAL_RESTORED";  // STATE dir, or "failed"
 constexpr const char* kLeaderVar = "FRACTFS_INTERNAL_LEADER";      // pid of the app's first process
 constexpr const char* kHelperVar = "FRACTFS_HELPER";               // the helper program, if not beside us
-constexpr double kExitWait = 120;        // seconds an exiting first process waits for its checkpoint
 constexpr std::int64_t kTakeOverEvery = 2;  // seconds between looks for a missing helper
 
 // Leaked on purpose: a process may exit (or fork) at any time.
@@ -224,7 +223,7 @@ void join_presence(const StateDir& state) {
 
 void at_start() noexcept {
   const Config& cfg = g_state->cfg;
-  if (cfg.passthrough() || cfg.backend != Backend::mount) return;
+  if (cfg.passthrough()) return;
   const char* mark = ::getenv(kRestoredVar);
   if (mark && std::string_view(mark) == "failed") return;
   Bypass off;
@@ -271,11 +270,13 @@ void at_exit() noexcept {
   Bypass off;
   try {
     if (!track::unsaved()) return;
-    double deadline = sys::seconds_now() + kExitWait;
+    double wait = g_state->cfg.exit_timeout;
+    double deadline = sys::seconds_now() + wait;
     for (bool started = false;;) {
       double left = deadline - sys::seconds_now();
       if (left <= 0) {
-        log::write(log::Level::warn, "the exit checkpoint takes longer than %.0f s: the helper goes on alone", kExitWait);
+        log::write(log::Level::warn, "the exit checkpoint takes longer than exit_timeout (%g s): the helper goes on alone",
+                   wait);
         return;
       }
       if (auto reply = control_request(g_paths->socket, "checkpoint exit", left)) {

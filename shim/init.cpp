@@ -77,13 +77,9 @@ bool load_fresh(Config& cfg) {
   return true;
 }
 
-bool usable(const Config& cfg) {
-  if (cfg.passthrough()) return false;
-  if (cfg.backend == Backend::mount) return true;
-  say_once(log::Level::error, "backend '" + std::string(backend_name(cfg.backend)) +
-                                  "' is not available in this build; fractfs is off (passthrough)");
-  return false;
-}
+// Every backend: with an object store the app's processes only record
+// changes (there is no [dirs] tier then); the helper talks to the store.
+bool usable(const Config& cfg) { return !cfg.passthrough(); }
 
 void before_fork() noexcept {
   fd_table::lock_all();

@@ -286,13 +286,22 @@ void Holder::disown() noexcept {
 
 std::vector<int> Holder::descriptors() const { return {lock_.fd(), control_.fd(), wake_fd_}; }
 
-bool Holder::stop(bool final_checkpoint) noexcept {
-  if (!running_) return !final_checkpoint;
+bool Holder::stop(bool final_checkpoint, double within) noexcept {
+  if (!running_) return !final_checkpoint && !timed_out_;
   final_ = final_checkpoint;
   stop_ = true;
   std::uint64_t one = 1;
   (void)!::write(wake_fd_, &one, sizeof one);
-  ::pthread_join(thread_, nullptr);
+  if (within >= 0) {
+    struct timespec until;
+    ::clock_gettime(CLOCK_REALTIME, &until);
+    auto ns = static_cast<long long>(within * 1e9) + until.tv_nsec;
+    until.tv_sec += static_cast<time_t>(ns / 1000000000);
+    until.tv_nsec = static_cast<long>(ns % 1000000000);
+    if (::pthread_timedjoin_np(thread_, nullptr, &until) != 0) return !(timed_out_ = true);
+  } else {
+    ::pthread_join(thread_, nullptr);
+  }
   running_ = false;
   return !final_checkpoint || final_ok_.load();
 }

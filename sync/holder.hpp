@@ -47,7 +47,11 @@ class Holder {
   // Stops the thread; with `final_checkpoint`, after one last checkpoint.
   // False when that checkpoint was asked for and not taken (it failed, or
   // the holder was disowned): the app's last changes are not saved.
-  bool stop(bool final_checkpoint) noexcept;
+  // With `within` >= 0, waits that many seconds at most: then the thread
+  // goes on, stop() returns false and timed_out() says so; the caller is
+  // about to end the process and must not destroy the holder.
+  bool stop(bool final_checkpoint, double within = -1) noexcept;
+  bool timed_out() const noexcept { return timed_out_; }
 
   // Asks the thread for a checkpoint as soon as it can (from any thread).
   void checkpoint_soon() noexcept;
@@ -103,6 +107,7 @@ class Holder {
   std::atomic<double> exit_requested_{0};
   double settle_seconds_ = 60;
   std::atomic<bool> final_ok_{true};
+  bool timed_out_ = false;
   int wake_fd_ = -1;
 };
 
