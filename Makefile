@@ -41,7 +41,8 @@ DEB_PACKAGES := g++ make git python3 libtomlplusplus-dev libfmt-dev libboost-dev
                 sqlite3 libsqlite3-dev tar coreutils findutils gnuplot-nox libxxhash-dev rsync \
                 nodejs inotify-tools strace binutils \
                 libcurl4-openssl-dev libpugixml-dev nlohmann-json3-dev curl openssl \
-                radosgw ceph-mon ceph-osd nginx-full libnginx-mod-http-dav-ext
+                radosgw ceph-mon ceph-osd nginx-full libnginx-mod-http-dav-ext \
+                restic rclone
 
 CPPFLAGS := -I. -DFMT_HEADER_ONLY -DTOML_HEADER_ONLY=0 -MMD -MP
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden \
@@ -92,10 +93,11 @@ BENCH_SHIM  := $(BUILD)/bench/bench_shim
 BENCH_FWD   := $(BUILD)/bench/forwarder.so
 STRESS      := $(BUILD)/tests/stress
 STRESS_IN   := $(BUILD)/tests/stress_linked
+MAPPING     := $(BUILD)/tests/mapping_differential
 STORE_TESTS := $(BUILD)/tests/store_tests
 
 .PHONY: all deps demo test test-sanitize test-tsan bench clean
-all: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(UNIT_TESTS) $(GIT_DIFF) $(STRESS) $(STRESS_IN) $(STORE_TESTS)
+all: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB) $(UNIT_TESTS) $(GIT_DIFF) $(STRESS) $(STRESS_IN) $(MAPPING) $(STORE_TESTS)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -174,6 +176,11 @@ $(STRESS_IN): $(call objs,tests/shim/stress.cpp $(SHIM_SRC) $(SHIM_SYNC_SRC)) $(
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread -Wl,--export-dynamic
 
+# The mapping differential test: the shim's objects linked in, like stress_linked.
+$(MAPPING): $(call objs,tests/shim/mapping_differential.cpp $(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread -Wl,--export-dynamic
+
 $(BENCH_RES): $(call objs,bench/bench_resolver.cpp) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS)
@@ -205,6 +212,7 @@ bench: $(BENCH_RES) $(BENCH_SHIM) $(BENCH_FWD) $(SHIM_LIB)
 	BUILD=$(BUILD) bash bench/run_shim.sh
 	$(MAKE) --no-print-directory $(FRACTFS) $(FRACTFS_RUN) && BUILD=$(BUILD) bash bench/bench_checkpoint.sh
 	python3 bench/bench_sqlite.py $(BUILD)
+	BUILD=$(BUILD) bash bench/bench_object_store.sh
 
 # ---- Documentation, install, Debian package ---------------------------------
 # make install / make deb and their tests: man pages, completion, packaging.

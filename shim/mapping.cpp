@@ -276,7 +276,8 @@ bool place_clean_absolute(const char* p, Target& t) noexcept {
   }
   if (!root) return false;
   const char* rel = p + root->size() + (p[root->size()] == '/');
-  if (*rel == '/' || (*rel == '.' && (rel[1] == '/' || !rel[1] || (rel[1] == '.' && (rel[2] == '/' || !rel[2])))))
+  if ((*rel == '\0' && rel[-1] == '/') ||  // "ROOT/": its trailing slash must reach the kernel
+      *rel == '/' || (*rel == '.' && (rel[1] == '/' || !rel[1] || (rel[1] == '.' && (rel[2] == '/' || !rel[2])))))
     return false;
   const char* c = rel;
   for (; *c; ++c) {

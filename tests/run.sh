@@ -31,6 +31,7 @@ for t in tests/cli/test_*.sh; do run "cli/$(basename "$t" .sh)" bash "$t"; done
 # under the shim and still run what the fractfs command does alone.
 for t in tests/sync/test_*.sh; do run "sync/$(basename "$t" .sh)" bash "$t"; done
 run stress bash tests/stress.sh
+run shim/mapping bash tests/shim/mapping.sh
 # The store backends against real servers (Ceph RGW, nginx WebDAV). The
 # sanitizer builds run the conformance cases only (no faults, credentials,
 # TLS or commands): the same code, a fraction of the time.
