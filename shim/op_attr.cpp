@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
-#include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
@@ -19,10 +19,7 @@ namespace {
 template <typename Call, typename Pass>
 auto change_attr(int dirfd, const char* path, bool both, bool follow, Call&& call, Pass&& pass)
     -> decltype(pass()) {
-  if (!maybe_ours(dirfd, path)) return pass();
-  return out_of_line([&] {
-    Target t;
-    if (!place(dirfd, path, Kind::unknown, t)) return pass();
+  return on_path("metadata change", dirfd, path, Kind::unknown, [&](Target& t) {
     auto rc = with_relink(t, Kind::unknown, follow, [&] { return t.passes() ? pass() : call(t.at_path()); });
     if (rc < 0) return rc;
     if (t.remote() && both) {
@@ -31,35 +28,27 @@ auto change_attr(int dirfd, const char* path, bool both, bool follow, Call&& cal
     }
     track::changed(t);
     return rc;
-  });
+  }, pass);
 }
 
 // Reads need only the path mapped.
 template <typename Call, typename Pass>
 auto read_attr(int dirfd, const char* path, bool follow, Call&& call, Pass&& pass) -> decltype(pass()) {
-  if (!maybe_ours(dirfd, path)) return pass();
-  return out_of_line([&] {
-    Target t;
-    if (!place(dirfd, path, Kind::unknown, t)) return pass();
+  return on_path("metadata read", dirfd, path, Kind::unknown, [&](Target& t) {
     return with_relink(t, Kind::unknown, follow, [&] { return t.passes() ? pass() : call(t.at_path()); });
-  });
+  }, pass);
 }
 
 // mknod/mkfifo: a new name, whose parents may need creating on demand.
 template <typename Call, typename Pass>
 int create_node(int dirfd, const char* path, Call&& call, Pass&& pass) {
-  if (!maybe_ours(dirfd, path)) return pass();
-  return out_of_line([&] {
-    Target t;
-    if (!place(dirfd, path, Kind::file, t)) return pass();
+  return on_path("mknod", dirfd, path, Kind::file, [&](Target& t) {
     auto attempt = [&] { return t.passes() ? pass() : call(t.at_path()); };
-    return keep_errno([&] {
-      int rc = with_relink(t, Kind::file, false, attempt);
-      if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = attempt();
-      if (rc == 0) track::changed(t);
-      return rc;
-    });
-  });
+    int rc = with_relink(t, Kind::file, false, attempt);
+    if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = attempt();
+    if (rc == 0) track::changed(t);
+    return rc;
+  }, pass);
 }
 
 }  // namespace

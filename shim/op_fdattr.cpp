@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "shim/fd_table.hpp"
+#include "shim/guard.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
@@ -14,25 +15,31 @@
 namespace fractfs::shim {
 namespace {
 
-// After `call(fd)` succeeded: `on_path(path)` for the union directory's
-// other half, and the change recorded.
+// The change `fd` had, recorded, and made on the union directory's other
+// half too when fd is open on one (rc: the call's result, returned).
+template <typename OnPath>
+int mirror_on_other_half(int fd, int rc, OnPath&& on_path) {
+  scratch::Buf vb;
+  char* v = vb.get();
+  std::uint32_t flags = 0;
+  Target t;
+  if (!v || fd_table::get(fd, v, path::kMax, &flags) < 0 || !place(AT_FDCWD, v, Kind::unknown, t)) return rc;
+  track::changed(t);
+  struct stat st;
+  if (!t.remote() || REAL(fstat)(fd, &st) != 0 || !S_ISDIR(st.st_mode)) return rc;
+  ErrnoGuard g;
+  const char* other = (flags & fd_table::remote_half) ? t.natural() : t.remote_path();
+  if (kind_at(other) == 'd') on_path(other);
+  return rc;
+}
+
+// After `call(fd)` succeeded: the above, under the fault guard.
 template <typename Call, typename OnPath>
 int fd_attr(int fd, Call&& call, OnPath&& on_path) {
   int rc = call();
   if (rc != 0 || !shim_on() || !fd_table::tracked(fd)) return rc;
   return out_of_line([&] {
-    scratch::Buf vb;
-    char* v = vb.get();
-    std::uint32_t flags = 0;
-    Target t;
-    if (!v || fd_table::get(fd, v, path::kMax, &flags) < 0 || !place(AT_FDCWD, v, Kind::unknown, t)) return rc;
-    track::changed(t);
-    struct stat st;
-    if (!t.remote() || REAL(fstat)(fd, &st) != 0 || !S_ISDIR(st.st_mode)) return rc;
-    ErrnoGuard g;
-    const char* other = (flags & fd_table::remote_half) ? t.natural() : t.remote_path();
-    if (kind_at(other) == 'd') on_path(other);
-    return rc;
+    return guarded("descriptor metadata", [&] { return mirror_on_other_half(fd, rc, on_path); }, [&] { return rc; });
   });
 }
 

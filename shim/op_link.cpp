@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
-#include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
@@ -59,12 +59,9 @@ int link_at(int olddirfd, const char* oldpath, int newdirfd, const char* newpath
 
 template <typename Call, typename Pass>
 auto read_link(int dirfd, const char* path, Call&& call, Pass&& pass) -> decltype(pass()) {
-  if (!maybe_ours(dirfd, path)) return pass();
-  return out_of_line([&] {
-    Target t;
-    if (!place(dirfd, path, Kind::unknown, t)) return pass();
+  return on_path("readlink", dirfd, path, Kind::unknown, [&](Target& t) {
     return with_relink(t, Kind::unknown, false, [&] { return t.passes() ? pass() : call(t.at_path()); });
-  });
+  }, pass);
 }
 
 int symlink_at(const char* target, int dirfd, const char* linkpath) {

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "shim/envelope.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
@@ -126,25 +127,15 @@ FILE* fopen_placed(Target& t, const char* mode, bool creating, Open&& real_open)
 }
 
 template <typename Open>
-FILE* fopen_slow(const char* path, const char* mode, Open&& real_open) {
-  Target t;
-  bool creating = mode && (mode[0] == 'w' || mode[0] == 'a');
-  if (!place(AT_FDCWD, path, creating ? Kind::file : Kind::unknown, t)) {
-    FILE* f = real_open(path);
-    if (f) fd_table::forget(::fileno(f));
-    return f;
-  }
-  return keep_errno([&] { return fopen_placed(t, mode, creating, real_open); });
-}
-
-template <typename Open>
 FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
-  if (!maybe_ours(AT_FDCWD, path)) {
+  auto pass = [&] {
     FILE* f = real_open(path);
     if (f) fd_table::forget(::fileno(f));
     return f;
-  }
-  return out_of_line([&] { return fopen_slow(path, mode, real_open); });
+  };
+  bool creating = mode && (mode[0] == 'w' || mode[0] == 'a');
+  return on_path("fopen", AT_FDCWD, path, creating ? Kind::file : Kind::unknown,
+                 [&](Target& t) { return fopen_placed(t, mode, creating, real_open); }, pass);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "shim/envelope.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/real.hpp"
@@ -107,12 +108,8 @@ int fstat_like(int fd, Pass&& pass, Call&& call, St* buf) {
 template <typename Call, typename Pass, typename St>
 int stat_like(int dirfd, const char* path, int flags, Call&& call, Pass&& pass, St* buf) {
   if ((flags & AT_EMPTY_PATH) && path && !*path) return fstat_like(dirfd, pass, call, buf);
-  if (!maybe_ours(dirfd, path)) return pass();
-  return out_of_line([&] {
-  Target t;
-  if (!place(dirfd, path, Kind::unknown, t)) return pass();
-  bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
-  return keep_errno([&] {
+  return on_path("stat", dirfd, path, Kind::unknown, [&](Target& t) {
+    bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
     int rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
     if (rc != 0 && errno == ENOENT && to_local_socket(t)) rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
     if (rc == 0 && follow && is_link(*buf)) {
@@ -124,19 +121,15 @@ int stat_like(int dirfd, const char* path, int flags, Call&& call, Pass&& pass, 
       rc = stat_placed(t, call, buf, flags);
     }
     return rc;
-  });
-  });
+  }, pass);
 }
 
 // Calls that only need the path mapped.
 template <typename Call, typename Pass>
 int mapped(int dirfd, const char* path, Call&& call, Pass&& pass) {
-  if (!maybe_ours(dirfd, path)) return pass();
-  return out_of_line([&] {
-    Target t;
-    if (!place(dirfd, path, Kind::unknown, t)) return pass();
+  return on_path("path call", dirfd, path, Kind::unknown, [&](Target& t) {
     return with_relink(t, Kind::unknown, true, [&] { return t.passes() ? pass() : call(t.at_path()); });
-  });
+  }, pass);
 }
 
 }  // namespace

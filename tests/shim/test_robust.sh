@@ -19,6 +19,17 @@ err=$(under env FRACTFS_INTERNAL_FAULT=1 FRACTFS_LOG_FILE="$T/fault.log" \
       sh -c 'mkdir data/a && echo x > data/a/f && mv data/a/f data/a/g && rm data/a/g && rmdir data/a' 2>&1) ||
   fail "app under injected faults failed: $err"
 [[ -s $T/fault.log ]] || fail "no fault logged"
+# Metadata, stat, links and special files under injected faults behave as
+# libc's: the same script's output as in a copy of the root without the shim.
+script='mkdir -p data/m && echo hi >data/m/f && chmod 640 data/m/f && touch -c data/m/f &&
+  ln -s f data/m/l && mkfifo data/m/p && truncate -s 7 data/m/f && ln data/m/f data/m/h &&
+  stat -c "%n %s %a %h %F" data/m/f data/m/l data/m/p && readlink data/m/l && ls data/m && rm -r data/m'
+mkdir -p "$T/native" && cp "$T/app/.fractfs.toml" "$T/native/"
+want=$(cd "$T/native" && sh -c "$script" 2>&1) || fail "the script failed natively: $want"
+got=$(under env FRACTFS_INTERNAL_FAULT=1 FRACTFS_LOG_FILE="$T/fault2.log" sh -c "$script" 2>&1) ||
+  fail "the script failed under injected faults: $got"
+assert_eq "$want" "$got" "metadata calls under injected faults"
+grep -q "internal fault in metadata change" "$T/fault2.log" || fail "chmod's fault not logged: $(cat "$T/fault2.log")"
 per_process=$(sed -n 's/^fractfs\[\([0-9]*\)\].*internal fault.*/\1/p' "$T/fault.log" | sort | uniq -d)
 [[ -z $per_process ]] || fail "a process logged its fault more than once: $per_process"
 grep -q "passing such calls through to libc" "$T/fault.log" || fail "fault message: $(cat "$T/fault.log")"
