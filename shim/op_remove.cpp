@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
 #include "shim/real.hpp"
@@ -40,44 +41,24 @@ int unlink_placed(Target& t) {
 // A symlink on the way may lead into the other tier; the last component
 // itself is never followed by these.
 template <typename Pass>
-int mkdir_slow(int dirfd, const char* path, mode_t mode, Pass&& pass) {
-  Target t;
-  if (!place(dirfd, path, Kind::dir, t)) return pass();
-  return guarded("mkdir", [&] { return with_relink(t, Kind::dir, false, [&] { return mkdir_placed(t, mode); }); },
-                 pass);
-}
-
-template <typename Pass>
 int mkdir_at(int dirfd, const char* path, mode_t mode, Pass&& pass) {
-  if (!maybe_ours(dirfd, path)) return pass();
-  return out_of_line([&] { return mkdir_slow(dirfd, path, mode, pass); });
-}
-
-template <typename Pass>
-int rmdir_slow(int dirfd, const char* path, Pass&& pass) {
-  Target t;
-  if (!place(dirfd, path, Kind::dir, t)) return pass();
-  return guarded("rmdir", [&] { return with_relink(t, Kind::dir, false, [&] { return rmdir_placed(t); }); }, pass);
+  return on_path("mkdir", dirfd, path, Kind::dir, [&](Target& t) {
+    return with_relink(t, Kind::dir, false, [&] { return mkdir_placed(t, mode); });
+  }, pass);
 }
 
 template <typename Pass>
 int rmdir_at(int dirfd, const char* path, Pass&& pass) {
-  if (!maybe_ours(dirfd, path)) return pass();
-  return out_of_line([&] { return rmdir_slow(dirfd, path, pass); });
-}
-
-template <typename Pass>
-int unlink_slow(int dirfd, const char* path, Pass&& pass) {
-  Target t;
-  if (!place(dirfd, path, Kind::file, t)) return pass();
-  return guarded("unlink", [&] { return with_relink(t, Kind::file, false, [&] { return unlink_placed(t); }); },
-                 pass);
+  return on_path("rmdir", dirfd, path, Kind::dir, [&](Target& t) {
+    return with_relink(t, Kind::dir, false, [&] { return rmdir_placed(t); });
+  }, pass);
 }
 
 template <typename Pass>
 int unlink_at(int dirfd, const char* path, Pass&& pass) {
-  if (!maybe_ours(dirfd, path)) return pass();
-  return out_of_line([&] { return unlink_slow(dirfd, path, pass); });
+  return on_path("unlink", dirfd, path, Kind::file, [&](Target& t) {
+    return with_relink(t, Kind::file, false, [&] { return unlink_placed(t); });
+  }, pass);
 }
 
 }  // namespace
