@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shim/envelope.hpp"
 #include "shim/cwd.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
@@ -54,17 +55,13 @@ char* map_back(const char* real_result, char* resolved) {
 
 template <typename Real>
 char* realpath_impl(const char* path, char* resolved, Real&& real) {
-  Target t;
-  if (!place(AT_FDCWD, path, Kind::unknown, t) || t.passes()) return real(path, resolved);
-  if (!t.remote()) return real(t.natural(), resolved);
-  return guarded(
-      "realpath",
-      [&]() -> char* {
-        char buf[PATH_MAX];
-        if (!real(t.remote_path(), buf)) return nullptr;
-        return map_back(buf, resolved);
-      },
-      [&] { return real(path, resolved); });
+  return on_path("realpath", AT_FDCWD, path, Kind::unknown, [&](Target& t) -> char* {
+    if (t.passes()) return real(path, resolved);
+    if (!t.remote()) return real(t.natural(), resolved);
+    char buf[PATH_MAX];
+    if (!real(t.remote_path(), buf)) return nullptr;
+    return map_back(buf, resolved);
+  }, [&] { return real(path, resolved); });
 }
 
 }  // namespace
@@ -73,15 +70,15 @@ char* realpath_impl(const char* path, char* resolved, Real&& real) {
 using namespace fractfs::shim;
 
 SHIM_EXPORT int chdir(const char* path) {
-  Target t;
-  if (!place(AT_FDCWD, path, Kind::dir, t)) {
+  // Not ours, or a fault: libc's, and the cwd is learned again.
+  auto pass = [&] {
     int rc = REAL(chdir)(path);
     if (rc == 0 && shim_on()) cwd::invalidate();
     return rc;
-  }
-  return guarded(
-      "chdir", [&] { return with_relink(t, Kind::dir, true, [&] { return chdir_placed(t); }); },
-      [&] { return REAL(chdir)(path); });
+  };
+  return on_path("chdir", AT_FDCWD, path, Kind::dir, [&](Target& t) {
+    return with_relink(t, Kind::dir, true, [&] { return chdir_placed(t); });
+  }, pass);
 }
 
 // A descriptor for a remote-tier directory may be its remote half: the

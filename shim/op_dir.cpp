@@ -7,6 +7,7 @@
 #include <new>
 
 #include "shim/dir_stream.hpp"
+#include "shim/envelope.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
@@ -94,20 +95,17 @@ DIR* open_placed(Target& t, bool follow = true) {
 }  // namespace
 
 SHIM_EXPORT DIR* opendir(const char* path) {
-  Target t;
-  if (!place(AT_FDCWD, path, Kind::dir, t)) {
+  // Not ours, or a fault: libc's, still tracked when it lies above the root.
+  auto pass = [&] {
     scratch::Buf buf;
     bool known = buf.ok() && virtual_path(AT_FDCWD, path, buf.get(), fractfs::path::kMax) >= 0;
     return track_dir(REAL(opendir)(path), known ? std::string_view(buf.get()) : std::string_view());
-  }
-  return guarded(
-      "opendir",
-      [&] {
-        DIR* d = open_placed(t);
-        if (!d && retry_errno(errno) && relink(t, Kind::dir, true)) d = open_placed(t);
-        return d;
-      },
-      [&] { return REAL(opendir)(path); });
+  };
+  return on_path("opendir", AT_FDCWD, path, Kind::dir, [&](Target& t) {
+    DIR* d = open_placed(t);
+    if (!d && retry_errno(errno) && relink(t, Kind::dir, true)) d = open_placed(t);
+    return d;
+  }, pass);
 }
 
 SHIM_EXPORT DIR* fdopendir(int fd) {
