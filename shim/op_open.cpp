@@ -72,42 +72,31 @@ int open_local(Target& t, int flags, mode_t mode) {
   return fd;
 }
 
-template <typename Pass>
-int open_placed(int dirfd, const char* path, int flags, mode_t mode, Pass&& pass) {
-  Target t;
-  if (!place(dirfd, path, kind_of(flags), t)) {
-    int fd = pass();
-    after_pass(fd, dirfd, path, flags);
-    return fd;
+// A path of the root: the placed open, and its descriptor recorded.
+int open_placed(Target& t, int flags, mode_t mode) {
+  bool remote_half = false;
+  bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
+  // A directory opened through a link is recorded under the link's
+  // target, so that names looked up relative to it are placed there.
+  if ((flags & O_DIRECTORY) && follow && last_is_link(t)) relink(t, Kind::dir, true);
+  int fd = with_relink(t, kind_of(flags), follow, [&] {
+    return t.remote() ? open_remote(t, flags, mode, remote_half) : open_local(t, flags, mode);
+  });
+  if (fd >= 0) {
+    fd_table::set(fd, t.vpath, fd_flags(writes(flags), t.remote(), remote_half));
+    if (writes(flags)) track::opened(t);
   }
-  return guarded(
-      "open",
-      [&] {
-        bool remote_half = false;
-        bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
-        // A directory opened through a link is recorded under the link's
-        // target, so that names looked up relative to it are placed there.
-        if ((flags & O_DIRECTORY) && follow && last_is_link(t)) relink(t, Kind::dir, true);
-        int fd = with_relink(t, kind_of(flags), follow, [&] {
-          return t.remote() ? open_remote(t, flags, mode, remote_half) : open_local(t, flags, mode);
-        });
-        if (fd >= 0) {
-          fd_table::set(fd, t.vpath, fd_flags(writes(flags), t.remote(), remote_half));
-          if (writes(flags)) track::opened(t);
-        }
-        return fd;
-      },
-      pass);
+  return fd;
 }
 
-template <typename Pass>
-int open_at(int dirfd, const char* path, int flags, mode_t mode, Pass&& pass) {
-  if (!maybe_ours(dirfd, path)) {
-    int fd = pass();
-    if (fd >= 0) (flags & O_DIRECTORY) ? after_pass(fd, dirfd, path, flags) : fd_table::forget(fd);
+template <typename Real>
+int open_at(int dirfd, const char* path, int flags, mode_t mode, Real&& real) {
+  auto pass = [&] {
+    int fd = real();
+    after_pass(fd, dirfd, path, flags);
     return fd;
-  }
-  return out_of_line([&] { return open_placed(dirfd, path, flags, mode, pass); });
+  };
+  return on_path("open", dirfd, path, kind_of(flags), [&](Target& t) { return open_placed(t, flags, mode); }, pass);
 }
 
 mode_t mode_from(int flags, va_list ap) { return has_mode(flags) ? va_arg(ap, mode_t) : 0; }
