@@ -191,6 +191,15 @@ demo: $(FRACTFS) $(FRACTFS_RUN) $(SHIM_LIB)
 test: all
 	@BUILD=$(BUILD) SAN=$(SAN) bash tests/run.sh
 
+# Longer kill -9 runs than make test's (R=N scales them; defaults take
+# an hour or more here): checkpoints killed at random, SQLite writers killed
+# with their helper, and the same on S3 and WebDAV.
+R ?= 1
+reliability: all
+	TRIALS=$$((1000 * $(R))) BUILD=$(BUILD) bash tests/sync/test_crash.sh
+	TRIALS=$$((200 * $(R))) BUILD=$(BUILD) bash tests/sync/test_sqlite_crash.sh
+	CRASH_TRIALS=$$((25 * $(R))) BUILD=$(BUILD) bash tests/sync/test_object_stores.sh
+
 test-sanitize:
 	$(MAKE) BUILD=build/asan SAN=address test
 
@@ -217,7 +226,7 @@ bench: $(BENCH_RES) $(BENCH_SHIM) $(BENCH_FWD) $(SHIM_LIB)
 # ---- Documentation, install, Debian package ---------------------------------
 # make install / make deb and their tests: man pages, completion, packaging.
 DEB_PACKAGES += scdoc man-db dpkg-dev lintian bash-completion
-.PHONY: install install-strip uninstall deb
+.PHONY: install install-strip uninstall deb reliability
 
 # Man pages: scdoc sources in man/ (NAME.SECTION.scd), @VERSION@ filled in.
 MAN_SRC  := $(wildcard man/*.scd)

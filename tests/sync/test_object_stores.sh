@@ -15,7 +15,7 @@
 #    listening): the app is not started, the reason is named.
 # Everything is checked without the shim, by restoring into a wiped root.
 #
-#   BUILD=build bash tests/sync/test_object_stores.sh
+#   CRASH_TRIALS=2 BUILD=build bash tests/sync/test_object_stores.sh
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../store/servers.sh"
 if ! shim_ok; then echo "object_stores: skipped (programs cannot run under the TSan-built shim)"; exit 0; fi
@@ -224,7 +224,7 @@ for b in s3 webdav; do
   wipe_case "$b" run
   wipe_case "$b" preload
   multiproc_case "$b"
-  for n in 1 2; do crash_case "$b" "$n"; done
+  for ((n = 1; n <= ${CRASH_TRIALS:-2}; n++)); do crash_case "$b" "$n"; done
   outage_case "$b"
   exit_bound_case "$b"
 done
