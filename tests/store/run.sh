@@ -79,8 +79,9 @@ cli_checks() {
   assert_eq "$sums" "$(cd "$app" && find data -type f -print0 | sort -z | xargs -0 sha256sum)" "restored files ($b)"
   expect_status 0 "${env[@]}" "$BIN/fractfs" doctor --root "$app" --json
   assert_contains "$OUT" '"check": "checkpoints", "ok": true'
-  expect_status 2 "${env[@]}" "$BIN/fractfs-run" --root "$app" -- true
-  assert_contains "$OUT" "fractfs-run cannot run an app on backend '$b' yet"
+  # An app on the store (the wipe scenarios: tests/sync/test_object_stores.sh).
+  expect_status 0 "${env[@]}" "$BIN/fractfs-run" --root "$app" -- cat "$app/data/sub/hello.txt"
+  assert_contains "$OUT" "hello"
   # [dirs] on an object store: a configuration error, exit 2, naming the line.
   printf '[dirs]\npaths = ["data"]\n' >>"$app/.fractfs.toml"
   expect_status 2 "${env[@]}" "$BIN/fractfs" doctor --root "$app"
