@@ -33,7 +33,7 @@ for c in restic rclone radosgw; do
 done
 [[ -x $BIN/fractfs ]] || { echo "bench_object_store.sh: $BIN/fractfs is missing (run make)" >&2; exit 1; }
 source "$REPO/tests/store/servers.sh"
-unset LD_PRELOAD $(env | grep -i '^fractfs_' | cut -d= -f1) AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL 2>/dev/null || true
+unset LD_PRELOAD $(env | grep -i '^fractfs_' | cut -d= -f1) AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CA_BUNDLE CURL_CA_BUNDLE 2>/dev/null || true
 
 W=$(mktemp -d /tmp/fractfs-bench-os.XXXXXX)
 trap 'stop_rgw "$W/rgw"; rm -rf "$W"' EXIT
@@ -102,10 +102,10 @@ declare -A R
 # restic: a repository in the same bucket.
 restic -r "s3:$EP/$BUCKET/restic" init >/dev/null
 cp -a "$W/tree" "$W/rtree"
-R[restic.first]=$(secs restic -r "s3:$EP/$BUCKET/restic" backup --no-scan "$W/rtree")
+R[restic.first]=$(secs restic -r "s3:$EP/$BUCKET/restic" backup "$W/rtree")
 change10 "$W/rtree"
-R[restic.ten]=$(secs restic -r "s3:$EP/$BUCKET/restic" backup --no-scan "$W/rtree")
-R[restic.none]=$(secs restic -r "s3:$EP/$BUCKET/restic" backup --no-scan "$W/rtree")
+R[restic.ten]=$(secs restic -r "s3:$EP/$BUCKET/restic" backup "$W/rtree")
+R[restic.none]=$(secs restic -r "s3:$EP/$BUCKET/restic" backup "$W/rtree")
 R[restic.restore]=$(secs restic -r "s3:$EP/$BUCKET/restic" restore latest --target "$W/restic-out")
 # rclone: the tree as objects, up and down.
 R[rclone.first]=$(secs rclone copy --transfers 8 "$W/tree" "rgw:$BUCKET/rclone")

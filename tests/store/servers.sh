@@ -72,7 +72,7 @@ memstore_device_bytes = 2147483648
 osd_memory_target = 536870912
 mon_osd_down_out_interval = 0
 [client.rgw.a]
-rgw_frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw_frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw_data = $d/rgw
 rgw_enable_usage_log = false
 CONF
