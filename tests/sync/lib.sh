@@ -89,6 +89,16 @@ st() {
   if [[ $rc != "$want" ]]; then check_fail "'$*' exited $rc, expected $want: $OUT"; else pass; fi
 }
 
+# session_of PID: its session id, from /proc (not ps: procps deadlocks with
+# the ASan runtime preloaded, as every program is in that build's tests).
+session_of() {
+  local s
+  s=$(<"/proc/$1/stat") || return 1
+  s=${s##*) }
+  read -r _ _ _ s _ <<<"$s"
+  echo "$s"
+}
+
 # wait_until SECONDS CMD...: polls CMD every 0.1 s; false on timeout.
 wait_until() {
   local limit=$1; shift

@@ -195,7 +195,7 @@ a_helper() {  # a holder that is no process of the app
 wait_until 60 a_helper || check_fail "no helper serves the app once its first process ($first) exited: $(cat "$T/st.json")"
 pass
 helper=$(holder_now)
-ok "the helper is not in the app's session" test "$(ps -o sid= -p "$helper")" != "$(ps -o sid= -p "$child")"
+ok "the helper is not in the app's session" test "$(session_of "$helper")" != "$(session_of "$child")"
 touch "$T/more"
 wait_until 60 test -e "$T/phase1" || check_fail "the child did not finish writing: $(cat "$T/child.out")"
 st 0 ff sync --root "$ROOT"
