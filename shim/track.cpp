@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <atomic>
+
 #include "shim/fd_table.hpp"
 #include "shim/helper_client.hpp"
 #include "shim/scratch.hpp"
@@ -15,7 +17,8 @@ constexpr std::uint64_t kQuietFor = 3;  // seconds without a drain (the helper d
 
 journal::Writer g_writer;
 pthread_once_t g_attach_once = PTHREAD_ONCE_INIT;
-bool g_recorded = false;
+// Set by any thread that records; read at exit. Relaxed: a flag, no data.
+std::atomic<bool> g_recorded{false};
 
 void attach() noexcept {
   Bypass off;
@@ -30,7 +33,7 @@ void record(journal::Event e, std::string_view rel) noexcept {
   if (rel.empty()) return;  // the root itself
   ::pthread_once(&g_attach_once, attach);
   if (g_writer.attached()) g_writer.record(e, rel);
-  g_recorded = true;
+  g_recorded.store(true, std::memory_order_relaxed);
   helper_client::maybe_take_over();
 }
 
@@ -63,14 +66,14 @@ bool helper_quiet(std::int64_t now_s) noexcept {
   return g_writer.reader_quiet(static_cast<std::uint64_t>(now_s), kQuietFor);
 }
 
-bool recorded_here() noexcept { return g_recorded; }
+bool recorded_here() noexcept { return g_recorded.load(std::memory_order_relaxed); }
 
 // The child holds every descriptor its parent had open for writing, and
 // may write through them after the parent closed its own: each is the
 // child's too (the helper watches a file while any of its writers lives).
 void after_fork_child() noexcept {
   g_writer.forget_seen();
-  g_recorded = false;
+  g_recorded.store(false, std::memory_order_relaxed);
   if (!helper_client::recording()) return;
   scratch::Buf v;
   for (int fd = 0, n = fd_table::limit(); v.ok() && fd < n; ++fd) {

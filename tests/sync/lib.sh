@@ -153,6 +153,16 @@ state_dir() { local d; for d in "${1:-$SCRATCH}"/*/; do [[ -d $d ]] && { echo "$
 
 ff() { "$BIN/fractfs" "$@"; }
 
+# wait_helper_gone: the root's holder (helper or fractfs-run) has ended, so
+# nothing of the app's is still checkpointing: a wipe now is a wipe after
+# the app. (After the app's exit the helper may still take its last look;
+# slowly under the sanitizers.)
+wait_helper_gone() {
+  local lock
+  lock="$(state_dir)/holder.lock"
+  wait_until 30 bash -c "! kill -0 \$(cat '$lock' 2>/dev/null) 2>/dev/null" || check_fail "the helper did not end"
+}
+
 # ---------------------------------------------------------------- running apps
 
 # app DIR CMD...: CMD under fractfs-run (root DIR, cwd DIR); must exit 0.

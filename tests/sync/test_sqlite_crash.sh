@@ -111,7 +111,7 @@ trial() {  # N MODE SECONDS KILL(1/0): killed after SECONDS, or writing for SECO
     kill_all "$pgid"
   else
     wait "$pgid" || check_fail "trial $n: the app failed: $(cat "$T/err-$n")"
-    wait_until 20 bash -c "! kill -0 \$(cat '$(state_dir)/holder.lock' 2>/dev/null) 2>/dev/null" || true
+    wait_helper_gone
     kill_time=$(date +%s.%N)
   fi
   wipe_and_restore

@@ -220,6 +220,7 @@ scenario preload
 new_root wipe-sh "$CONFIG"
 preload "$ROOT" sh -c "/usr/bin/python3 -c 'open(\"kept.txt\", \"w\").write(\"precious\\n\")'; true"
 ok "sh: the app wrote kept.txt" test -f "$ROOT/kept.txt"
+wait_helper_gone
 rm -rf "$SCRATCH" "$ROOT/kept.txt"
 preload "$ROOT" /usr/bin/python3 -c 'import os; print(os.path.exists("kept.txt"))'
 eq True "$OUT" "sh: after 'LD_PRELOAD=libfractfs.so sh -c \"python3 app.py\"' and a wipe, the file the app wrote is back (generations: $(ff log --root "$ROOT" 2>&1 | tail -n +2 | wc -l))"
