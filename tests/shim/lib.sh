@@ -295,16 +295,20 @@ PRELUDE
   local rc=0
   OUT=$(cd "$ROOT" && "$BIN/fractfs-run" --root "$ROOT" -- "$PY" "$f" "$ROOT" 2>"$W/stderr") || rc=$?
   ERR=$(<"$W/stderr")
+  results "python $name"
+  if [[ $rc != 0 ]]; then check_fail "python $name exited $rc: $ERR"; else pass; fi
+  if [[ $ERR == *"fractfs["* ]]; then check_fail "shim message from python $name: $ERR"; fi
+  return 0
+}
+# results WHAT: each "PASS ..." line of $OUT counts, a "FAIL ..." line fails.
+results() {
   local line
   while IFS= read -r line; do
     case $line in
       PASS\ *) pass ;;
-      FAIL\ *) check_fail "python $name: ${line#FAIL }" ;;
+      FAIL\ *) check_fail "$1: ${line#FAIL }" ;;
     esac
   done <<<"$OUT"
-  if [[ $rc != 0 ]]; then check_fail "python $name exited $rc: $ERR"; else pass; fi
-  if [[ $ERR == *"fractfs["* ]]; then check_fail "shim message from python $name: $ERR"; fi
-  return 0
 }
 # content_n L|R REL TEXT: exactly TEXT, no newline added.
 content_n() {

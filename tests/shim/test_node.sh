@@ -28,13 +28,7 @@ PRELUDE
   "$runner" "$NODE" "$f"
   [[ $ERR != *"pthread_create"* ]] && pass || check_fail "node $name: a thread could not start: $ERR"
   [[ $ERR != *"fractfs["* ]] && pass || check_fail "node $name: shim message: $ERR"
-  local line
-  while IFS= read -r line; do
-    case $line in
-      PASS\ *) pass ;;
-      FAIL\ *) check_fail "node $name: ${line#FAIL }" ;;
-    esac
-  done <<<"$OUT"
+  results "node $name"
   [[ $OUT == *PASS* ]] || check_fail "node $name printed no result; stderr: $ERR"
 }
 

@@ -187,6 +187,21 @@ preload() {
   pass
 }
 
+# start_app MODE ERRFILE CMD...: CMD in $ROOT, in the background and in a
+# session of its own (its pid, in $APP_PGID, is the group id), under
+# fractfs-run (MODE run) or a bare LD_PRELOAD (MODE preload); stderr to
+# ERRFILE; ended by cleanup if the test stops early.
+start_app() {
+  local mode=$1 err=$2; shift 2
+  if [[ $mode == run ]]; then
+    (cd "$ROOT" && exec setsid "$BIN/fractfs-run" --root "$ROOT" -- "$@") 2>"$err" &
+  else
+    (cd "$ROOT" && LD_PRELOAD="$PRELOAD_FIRST$SHIMLIB" FRACTFS_ROOT=$ROOT exec setsid "$@") 2>"$err" &
+  fi
+  APP_PGID=$!
+  bg_track "$APP_PGID"
+}
+
 # static_prog NAME C-SOURCE: builds $T/NAME, statically linked (LD_PRELOAD
 # does not apply to it: under TSan it can stand in for an app under
 # fractfs-run); false when that cannot be done here.

@@ -79,13 +79,8 @@ scenario() {  # NAME MODE FILE
   # No reconcile walks: only the watch on open files can see these writes.
   new_root "ow-$name" "sync_interval = $INTERVAL"$'\n'"reconcile_every = 0"
   local cmd=("$PY" "$T/app.py" "$name" "$log")
-  if [[ $mode == run ]]; then
-    (cd "$ROOT" && exec setsid "$BIN/fractfs-run" --root "$ROOT" -- "${cmd[@]}") 2>"$T/err-$name" &
-  else
-    (cd "$ROOT" && LD_PRELOAD="$PRELOAD_FIRST$SHIMLIB" FRACTFS_ROOT=$ROOT exec setsid "${cmd[@]}") 2>"$T/err-$name" &
-  fi
-  pgid=$!
-  bg_track "$pgid"
+  start_app "$mode" "$T/err-$name" "${cmd[@]}"
+  pgid=$APP_PGID
   disown "$pgid"
   sleep "$RUN_FOR"
   kill_time=$(date +%s.%N)

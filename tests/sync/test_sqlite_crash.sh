@@ -97,13 +97,8 @@ trial() {  # N MODE SECONDS KILL(1/0): killed after SECONDS, or writing for SECO
   mkdir -p "$ROOT/state"
   rm -f "$log.wal" "$log.roll"
   local cmd=(sh "$T/app.sh" "$T" "$log" "$( ((kill)) && echo 600 || echo "$secs")")
-  if [[ $mode == run ]]; then
-    (cd "$ROOT" && exec setsid "$BIN/fractfs-run" --root "$ROOT" -- "${cmd[@]}") 2>"$T/err-$n" &
-  else
-    (cd "$ROOT" && LD_PRELOAD="$PRELOAD_FIRST$SHIMLIB" FRACTFS_ROOT=$ROOT exec setsid "${cmd[@]}") 2>"$T/err-$n" &
-  fi
-  pgid=$!
-  bg_track "$pgid"
+  start_app "$mode" "$T/err-$n" "${cmd[@]}"
+  pgid=$APP_PGID
   if [[ $kill == 1 ]]; then
     disown "$pgid"  # no "Killed" notice from bash
     sleep "$secs"
