@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/json.hpp"
 #include "sync/generation.hpp"
+#include "sync/lease.hpp"
 #include "sync/net/net.hpp"
 #include "sync/store.hpp"
 
@@ -142,9 +143,8 @@ int cmd_doctor(int argc, char** argv) {
       auto cur = read_current(*store);
       all.push_back({"checkpoints", true, cur ? fmt::format("generation {} is current", cur->generation)
                                               : std::string("none yet")});
-      auto lease = store->read_pointer("LEASE");
-      all.push_back({"lease", true, lease ? "held: " + lease->value.substr(0, lease->value.find('\n'))
-                                          : std::string("nobody holds it")});
+      std::string holder = cfg.lease_seconds > 0 ? Lease::describe_holder(*store) : "no lease (lease_seconds = 0)";
+      all.push_back({"lease", true, holder.empty() ? std::string("nobody holds it") : holder});
     } catch (const std::exception& e) {
       all.push_back({"store", false, e.what()});
     }

@@ -31,13 +31,13 @@ int cmd_log(int argc, char** argv) {
   auto engine = open_engine(args);
   Store& store = engine->store();
   auto cur = read_current(store);
-  std::vector<std::uint64_t> gens = list_generations(store);
+  // The history from CURRENT back: records of writers that lost a race are not in it.
+  std::vector<RecordKey> gens = cur ? chain(store, *cur, list_generations(store), 1) : std::vector<RecordKey>();
   bool json = args.has("json");
   std::string array;
   if (!json) std::printf("%-10s %-20s %10s %10s %10s %9s\n", "generation", "time (UTC)", "files", "bytes", "uploaded", "seconds");
-  for (auto it = gens.rbegin(); it != gens.rend(); ++it) {
-    if (cur && *it > cur->generation) continue;  // from a checkpoint that never became current
-    Generation g = read_generation(store, *it);
+  for (const RecordKey& k : gens) {
+    Generation g = read_generation(store, k.number, k.tag);
     bool current = cur && g.number == cur->generation;
     if (json) {
       JsonObject o;

@@ -37,7 +37,7 @@ struct Facts {
 
 Facts gather(Engine& engine) {
   Facts f;
-  if (auto cur = read_current(engine.store())) f.current = read_generation(engine.store(), cur->generation);
+  if (auto cur = read_current(engine.store())) f.current = read_generation(engine.store(), cur->generation, cur->tag);
   std::string text;
   if (sys::read_file(engine.state().path("status"), text) == 0) f.status = parse_status(text);
   f.holder = holder_pid(engine.state());

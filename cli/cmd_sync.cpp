@@ -81,6 +81,7 @@ int cmd_sync(int argc, char** argv) {
     said = true;
     ::usleep(100000);
   }
+  holder.claim_lease(engine->cfg().take_over);
   Progress progress("checkpoint", true);
   CheckpointReport r = holder.checkpoint_here(true, &progress);
   progress.finish();

@@ -37,7 +37,7 @@ namespace fractfs::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: fractfs-run [--root DIR] [-v] -- COMMAND [ARGS...]\n"
+    "usage: fractfs-run [--root DIR] [--take-over] [-v] -- COMMAND [ARGS...]\n"
     "\n"
     "Runs COMMAND with libfractfs.so preloaded, so its files are placed by\n"
     "tier. The configuration is checked first: if it is invalid, the error\n"
@@ -55,8 +55,15 @@ constexpr const char* kHelp =
     "creates a new store. COMMAND may be stored in the remote tier\n"
     "(./data/tool.sh, a PATH entry under a [dirs] path): it is found there.\n"
     "\n"
+    "One node at a time checkpoints a remote root: it holds the store's lease\n"
+    "(lease_seconds, renewed while COMMAND runs). If another node holds it and\n"
+    "renews it, COMMAND is not started (exit status 1) and the holder is\n"
+    "named; a lease nobody renews for its term is taken.\n"
+    "\n"
     "  --root DIR     the app root (default: FRACTFS_ROOT, the nearest\n"
     "                 .fractfs.toml upwards, then the current directory)\n"
+    "  --take-over    take the lease whoever holds it (FRACTFS_TAKE_OVER=1);\n"
+    "                 that node stops checkpointing at its next renewal\n"
     "  -v, --verbose  say what is being started\n"
     "  --version      print the version and exit\n";
 
@@ -149,6 +156,10 @@ std::string restore_summary(const RestoreReport& r) {
 // checkpoints in a helper thread while the app runs. The variables tell
 // the app's processes that both are taken care of.
 std::unique_ptr<Holder> take_charge(Engine& engine, bool verbose, std::vector<std::string>& env) {
+  auto holder = std::make_unique<Holder>(engine, say);
+  // The lease before the restore: a node that may not checkpoint does not start the app.
+  bool holding = holder->try_acquire();
+  if (holding) holder->claim_lease(engine.cfg().take_over, true);
   Progress progress("restore", true);
   Snapshot snap;
   StartReport r;
@@ -164,8 +175,7 @@ std::unique_ptr<Holder> take_charge(Engine& engine, bool verbose, std::vector<st
     say(false, rr.generation || rr.legacy ? restore_summary(rr) : "nothing to restore: no checkpoint yet");
   if (r.restored_now && !rr.bundle.empty()) say(false, bundle_notice(rr.bundle));
   env.push_back("FRACTFS_INTERNAL_RESTORED=" + engine.state().dir());
-  auto holder = std::make_unique<Holder>(engine, say);
-  if (!holder->try_acquire()) {
+  if (!holding) {
     if (verbose) say(false, "another process of this app is the holder: it checkpoints");
     return nullptr;
   }
@@ -176,6 +186,7 @@ std::unique_ptr<Holder> take_charge(Engine& engine, bool verbose, std::vector<st
 
 int run(const Args& args) {
   Config cfg = load_for_cli(args);
+  if (args.has("take-over")) cfg.take_over = true;
   std::string lib = find_library();
   require_remote_root(cfg);
   prepare_start(cfg);
@@ -233,7 +244,8 @@ int main(int argc, char** argv) {
   set_program_name("fractfs-run");
   fractfs::net::install();
   try {
-    Args args = parse_args(argc, argv, 1, {kRootOption, kHelpOption, {"verbose", 'v'}, {"version", 0}}, true);
+    Args args = parse_args(argc, argv, 1, {kRootOption, kHelpOption, {"verbose", 'v'}, {"version", 0}, {"take-over", 0}},
+                           true);
     if (args.has("help")) return std::fputs(kHelp, stdout), kExitOk;
     if (args.has("version")) return std::printf("fractfs-run %s\n", kVersion), kExitOk;
     if (args.positional.empty()) throw UsageError("no COMMAND given");

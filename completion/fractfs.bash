@@ -15,7 +15,7 @@ _fractfs_options() {
     status | log | doctor) echo "--root --json -h --help" ;;
     sync) echo "--root --full -h --help" ;;
     restore) echo "--root --generation --overwrite -n --dry-run -h --help" ;;
-    fractfs-run) echo "--root -v --verbose -h --help --version --" ;;
+    fractfs-run) echo "--root --take-over -v --verbose -h --help --version --" ;;
   esac
 }
 

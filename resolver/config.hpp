@@ -37,6 +37,10 @@ struct Config {
   // Seconds an app's exit waits at most for its final checkpoint (the
   // store may be slow or gone); what is not saved then is said (exit 75).
   double exit_timeout = 60;
+  // The node lease's term in seconds (0: no lease); renewed every third.
+  double lease_seconds = 30;
+  std::string node_id;     // FRACTFS_NODE_ID ("": the host name)
+  bool take_over = false;  // FRACTFS_TAKE_OVER / fractfs-run --take-over: take the lease whoever holds it
   std::string checkpoint_subdir = "_checkpoint";
   bool content_hash = false;
   bool auto_ignore_bundle = true;

@@ -72,6 +72,7 @@ struct FileReader {
     else if (key == "scratch") cfg.scratch = str(n, key);
     else if (key == "sync_interval") cfg.sync_interval = number(n, key);
     else if (key == "exit_timeout") cfg.exit_timeout = number(n, key);
+    else if (key == "lease_seconds") cfg.lease_seconds = number(n, key);
     else if (key == "checkpoint_subdir") cfg.checkpoint_subdir = str(n, key);
     else if (key == "content_hash") cfg.content_hash = boolean(n, key);
     else if (key == "auto_ignore_bundle") cfg.auto_ignore_bundle = boolean(n, key);

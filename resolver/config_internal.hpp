@@ -13,7 +13,7 @@ namespace fractfs {
 // "remote_root", still accepted).
 inline const std::vector<std::string_view> kScalarKeys = {
     "backend",       "remote_root",       "volume_root",     "scratch",
-    "sync_interval", "exit_timeout", "checkpoint_subdir", "content_hash",    "auto_ignore_bundle",
+    "sync_interval", "exit_timeout", "lease_seconds", "checkpoint_subdir", "content_hash",    "auto_ignore_bundle",
     "keep_generations", "reconcile_every", "max_parallel", "s3_endpoint", "s3_addressing",
 };
 

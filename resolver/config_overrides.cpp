@@ -63,6 +63,9 @@ void apply_env(Env& env, Config& cfg) {
   take("SCRATCH", "scratch", [&](const EnvValue& v) { cfg.scratch = v.value; });
   take("SYNC_INTERVAL", "sync_interval", [&](const EnvValue& v) { cfg.sync_interval = parse_number(v); });
   take("EXIT_TIMEOUT", "exit_timeout", [&](const EnvValue& v) { cfg.exit_timeout = parse_number(v); });
+  take("LEASE_SECONDS", "lease_seconds", [&](const EnvValue& v) { cfg.lease_seconds = parse_number(v); });
+  take("NODE_ID", "node_id", [&](const EnvValue& v) { cfg.node_id = v.value; });
+  take("TAKE_OVER", "take_over", [&](const EnvValue& v) { cfg.take_over = parse_bool(v); });
   take("CHECKPOINT_SUBDIR", "checkpoint_subdir", [&](const EnvValue& v) { cfg.checkpoint_subdir = v.value; });
   take("CONTENT_HASH", "content_hash", [&](const EnvValue& v) { cfg.content_hash = parse_bool(v); });
   take("AUTO_IGNORE_BUNDLE", "auto_ignore_bundle",

@@ -28,6 +28,7 @@ toml::table as_table(const Config& cfg) {
   t.insert("scratch", cfg.scratch);
   seconds(t, "sync_interval", cfg.sync_interval);
   seconds(t, "exit_timeout", cfg.exit_timeout);
+  seconds(t, "lease_seconds", cfg.lease_seconds);
   t.insert("checkpoint_subdir", cfg.checkpoint_subdir);
   t.insert("content_hash", cfg.content_hash);
   t.insert("auto_ignore_bundle", cfg.auto_ignore_bundle);

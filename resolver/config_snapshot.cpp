@@ -48,6 +48,9 @@ bool assign(Config& c, std::string_view key, std::string v) {
   else if (key == "scratch") c.scratch = std::move(v);
   else if (key == "sync_interval") c.sync_interval = std::strtod(v.c_str(), nullptr);
   else if (key == "exit_timeout") c.exit_timeout = std::strtod(v.c_str(), nullptr);
+  else if (key == "lease_seconds") c.lease_seconds = std::strtod(v.c_str(), nullptr);
+  else if (key == "node_id") c.node_id = std::move(v);
+  else if (key == "take_over") c.take_over = v == "1";
   else if (key == "checkpoint_subdir") c.checkpoint_subdir = std::move(v);
   else if (key == "content_hash") c.content_hash = v == "1";
   else if (key == "auto_ignore_bundle") c.auto_ignore_bundle = v == "1";
@@ -79,6 +82,10 @@ std::string to_snapshot(const Config& c) {
   put(out, "sync_interval", std::string_view(num, static_cast<std::size_t>(r.ptr - num)));
   r = std::to_chars(num, num + sizeof num, c.exit_timeout);
   put(out, "exit_timeout", std::string_view(num, static_cast<std::size_t>(r.ptr - num)));
+  r = std::to_chars(num, num + sizeof num, c.lease_seconds);
+  put(out, "lease_seconds", std::string_view(num, static_cast<std::size_t>(r.ptr - num)));
+  put(out, "node_id", c.node_id);
+  put(out, "take_over", c.take_over ? "1" : "0");
   put(out, "checkpoint_subdir", c.checkpoint_subdir);
   put(out, "content_hash", c.content_hash ? "1" : "0");
   put(out, "auto_ignore_bundle", c.auto_ignore_bundle ? "1" : "0");

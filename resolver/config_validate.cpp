@@ -67,6 +67,11 @@ class Validator {
       fail("sync_interval", fmt::format("sync_interval must be >= 0 seconds, got {}", cfg_.sync_interval));
     if (!std::isfinite(cfg_.exit_timeout) || cfg_.exit_timeout < 0)
       fail("exit_timeout", fmt::format("exit_timeout must be >= 0 seconds, got {}", cfg_.exit_timeout));
+    if (!std::isfinite(cfg_.lease_seconds) || cfg_.lease_seconds < 0 || (cfg_.lease_seconds > 0 && cfg_.lease_seconds < 3))
+      fail("lease_seconds", fmt::format("lease_seconds must be 0 (no lease) or >= 3 seconds, got {}", cfg_.lease_seconds));
+    for (char c : cfg_.node_id)
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+        fail("node_id", "a node id has no spaces or control characters: '" + cfg_.node_id + "'");
     if (cfg_.keep_generations < 1)
       fail("keep_generations", fmt::format("keep_generations must be >= 1, got {}", cfg_.keep_generations));
     if (cfg_.reconcile_every < 0)

@@ -246,7 +246,8 @@ void at_start() noexcept {
     g_recording = true;
   } catch (const std::exception& e) {
     ::setenv(kRestoredVar, "failed", 1);  // children run as their parent does
-    refuse(std::string("cannot restore the checkpoint, so the app would run on cold state: ") + e.what(), 1);
+    // The helper's reason names what failed (the restore, or the lease).
+    refuse(std::string("the app is not started: ") + e.what(), 1);
   }
 }
 

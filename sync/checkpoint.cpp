@@ -118,7 +118,10 @@ void capture_all(const SyncEnv& env, Snapshot& snap, Scanner& scan, int root_fd,
   }
 }
 
-// Writes the generation record and flips CURRENT: the commit point.
+// Writes the generation record and swaps CURRENT: the commit point. The
+// swap is conditional on CURRENT being what this snapshot was built on, so
+// of two writers racing from one parent exactly one wins; the other's
+// record has a key of its own (its tag) and is left for the collector.
 void commit(const SyncEnv& env, Snapshot& snap, Generation& gen) {
   Store& store = env.store;
   gen.root = snap.model.root_tree();
@@ -126,23 +129,30 @@ void commit(const SyncEnv& env, Snapshot& snap, Generation& gen) {
   store.flush();  // every object the new generation names is durable first
   auto current = read_current(store);
   std::uint64_t now_current = current ? current->generation : 0;
-  if (now_current != snap.current.number)
+  std::string now_tag = current ? current->tag : std::string();
+  if (now_current != snap.current.number || now_tag != snap.current.tag)
     throw StaleSnapshot(fmt::format("{}: generation {} was made by another writer since this snapshot (of {}); "
                                     "reloading it", store.describe(), now_current, snap.current.number));
   gen.number = now_current + 1;
   gen.parent = now_current;
+  gen.parent_tag = now_tag;
+  gen.tag = new_tag();
   // A change list only when it is against the parent: otherwise the
   // collector sweeps instead.
   if (snap.base == now_current) {
     std::string text = serialize(snap.model.changes());
     gen.changes = hash_bytes(text);
-    store.put(keys::changes(gen.number), text);
+    store.put(keys::changes(gen.number, gen.tag), text);
   }
   gen.time_ns = sys::now_ns();
-  store.put(keys::generation(gen.number), serialize(gen));
+  store.put(keys::generation(gen.number, gen.tag), serialize(gen));
   crash_point("generation");
   store.flush();
-  store.put(keys::current, serialize(Current{gen.number, gen.root}));
+  SwapResult swap = store.swap_pointer(keys::current, current ? current->version : std::nullopt,
+                                       serialize(Current{gen.number, gen.root, gen.tag, std::nullopt}));
+  if (!swap.won)
+    throw StaleSnapshot(fmt::format("{}: another writer made generation {} current first; reloading it",
+                                    store.describe(), gen.number));
   crash_point("current");
   store.flush();
   snap.model.accept();
@@ -156,7 +166,7 @@ Snapshot load_current(Store& store, const Model* known) {
   Snapshot snap;
   auto cur = read_current(store);
   if (!cur) return snap;
-  snap.current = read_generation(store, cur->generation);
+  snap.current = read_generation(store, cur->generation, cur->tag);
   snap.base = cur->generation;
   snap.model = Model::load(store, cur->root);
   if (known) snap.model.adopt_local_identities(*known);
@@ -213,7 +223,7 @@ CheckpointReport checkpoint(const SyncEnv& env, Snapshot& snap, const std::vecto
     rep.committed = true;
     rep.generation = gen;
     try {
-      collect_garbage(env.store, gen.number, env.cfg.keep_generations, snap.model, opt.full);
+      collect_garbage(env.store, RecordKey{gen.number, gen.tag}, env.cfg.keep_generations, snap.model, opt.full);
     } catch (const std::exception& e) {
       rep.problems.push_back(std::string("collecting old generations: ") + e.what());
     }

@@ -79,9 +79,9 @@ Snapshot load_snapshot(Engine& engine) {
     try {
       std::uint64_t gen = 0;
       index = Model::parse_index(text, engine.state().path("index"), &gen);
-      if (gen == cur->generation && index->root_tree() == cur->root) {
+      if (gen == cur->generation && index->root_tree() == cur->root) {  // the tag: read with the record
         Snapshot snap;
-        snap.current = read_generation(engine.store(), cur->generation);
+        snap.current = read_generation(engine.store(), cur->generation, cur->tag);
         snap.base = cur->generation;
         snap.model = std::move(*index);
         return snap;

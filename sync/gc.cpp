@@ -1,6 +1,7 @@
 #include "sync/gc.hpp"
 
 #include <algorithm>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -16,9 +17,9 @@ namespace {
 
 using IdSet = std::unordered_set<ObjectId, ObjectIdHash>;
 
-void drop_record(Store& store, std::uint64_t n) {
-  store.remove(keys::changes(n));
-  store.remove(keys::generation(n));
+void drop_record(Store& store, const RecordKey& r) {
+  store.remove(keys::changes(r.number, r.tag));
+  store.remove(keys::generation(r.number, r.tag));
 }
 
 // Objects reachable from the tree `root`, read from the store; subtrees
@@ -42,11 +43,11 @@ void mark_model(const Model& model, IdSet& marked) {
   });
 }
 
-std::uint64_t sweep(Store& store, const std::vector<std::uint64_t>& kept, std::uint64_t current, const Model& model) {
+std::uint64_t sweep(Store& store, const std::vector<RecordKey>& kept, const RecordKey& current, const Model& model) {
   IdSet marked;
   mark_model(model, marked);
-  for (std::uint64_t g : kept)
-    if (g != current) mark_tree(store, read_generation(store, g).root, marked);
+  for (const RecordKey& g : kept)
+    if (g != current) mark_tree(store, read_generation(store, g.number, g.tag).root, marked);
   std::uint64_t deleted = 0;
   std::string prefix = std::string(keys::objects) + "/";
   for (const std::string& key : store.list(keys::objects)) {
@@ -61,27 +62,39 @@ std::uint64_t sweep(Store& store, const std::vector<std::uint64_t>& kept, std::u
   return deleted + store.discard_abandoned();
 }
 
+// Records that are not history: a race's losers (never current), and
+// format-1 records above the current one (a crash before the commit).
+// Tagged records above it may be a commit in flight: left alone.
+void drop_orphans(Store& store, const std::vector<RecordKey>& present, const std::set<RecordKey>& history,
+                  std::uint64_t current) {
+  for (const RecordKey& r : present) {
+    if (history.count(r) || (r.number > current && !r.tag.empty())) continue;
+    drop_record(store, r);
+    crash_point("gc");
+  }
+}
+
 }  // namespace
 
-GcReport collect_garbage(Store& store, std::uint64_t current, long keep, const Model& model, bool full_sweep) {
+GcReport collect_garbage(Store& store, const RecordKey& current, long keep, const Model& model, bool full_sweep) {
   GcReport r;
-  std::vector<std::uint64_t> gens = list_generations(store);
-  std::uint64_t oldest_kept = current >= static_cast<std::uint64_t>(keep) ? current - keep + 1 : 1;
-  std::vector<std::uint64_t> kept, dropped;
-  for (std::uint64_t g : gens) {
-    if (g > current) drop_record(store, g);  // written by a checkpoint that never became current
-    else (g >= oldest_kept ? kept : dropped).push_back(g);
-  }
+  std::vector<RecordKey> present = list_generations(store);
+  std::vector<RecordKey> hist = chain(store, Current{current.number, {}, current.tag, std::nullopt}, present, 1);
+  std::reverse(hist.begin(), hist.end());  // oldest first: hist[i].number == hist[0].number + i
+  drop_orphans(store, present, std::set<RecordKey>(hist.begin(), hist.end()), current.number);
+  std::uint64_t oldest_kept = current.number >= static_cast<std::uint64_t>(keep) ? current.number - keep + 1 : 1;
+  std::vector<RecordKey> kept, dropped;
+  for (const RecordKey& g : hist) (g.number >= oldest_kept ? kept : dropped).push_back(g);
   bool need_sweep = full_sweep;
   std::size_t done = 0;
   for (; done < dropped.size() && !need_sweep; ++done) {
-    std::uint64_t d = dropped[done];
+    std::size_t d = done;  // hist[d] is dropped[d]
     // Garbage: released by d+1, not added back by d+2..current. Only if
     // every link of that chain is sound; otherwise a sweep decides.
-    std::optional<Changes> next = read_changes(store, d + 1);
+    std::optional<Changes> next = read_changes(store, hist[d + 1], hist[d]);
     IdSet readded;
-    for (std::uint64_t k = d + 2; next && k <= current; ++k) {
-      auto c = read_changes(store, k);
+    for (std::size_t k = d + 2; next && k < hist.size(); ++k) {
+      auto c = read_changes(store, hist[k], hist[k - 1]);
       if (!c) next.reset();
       else readded.insert(c->added.begin(), c->added.end());
     }
@@ -95,7 +108,7 @@ GcReport collect_garbage(Store& store, std::uint64_t current, long keep, const M
       ++r.objects_deleted;
       crash_point("gc");
     }
-    drop_record(store, d);
+    drop_record(store, dropped[d]);
     ++r.generations_dropped;
   }
   if (need_sweep) {
@@ -108,6 +121,16 @@ GcReport collect_garbage(Store& store, std::uint64_t current, long keep, const M
     r.swept = true;
   }
   return r;
+}
+
+GcReport collect_garbage(Store& store, std::uint64_t current, long keep, const Model& model, bool full_sweep) {
+  RecordKey at{current, {}};
+  std::vector<RecordKey> present = list_generations(store);
+  auto n = std::count_if(present.begin(), present.end(), [&](const RecordKey& k) { return k.number == current; });
+  auto cur = read_current(store);
+  if (cur && cur->generation == current) at.tag = cur->tag;
+  else if (n == 1) at = *std::find_if(present.begin(), present.end(), [&](const RecordKey& k) { return k.number == current; });
+  return collect_garbage(store, at, keep, model, full_sweep);
 }
 
 }  // namespace fractfs

@@ -7,10 +7,15 @@
 // change list is missing (the chain was broken by a restore of an older
 // generation, or by a crash between commit and collection), and on a full
 // sweep, every object not reachable from a kept generation is deleted,
-// leftovers of interrupted checkpoints included.
+// leftovers of interrupted checkpoints included. The history is the chain
+// of records from the current one back through their parents: a record
+// beside it (a writer that lost the race for CURRENT) is dropped, its
+// objects go with the next sweep.
 #pragma once
 
 #include <cstdint>
+
+#include "sync/generation.hpp"
 
 namespace fractfs {
 
@@ -24,6 +29,9 @@ struct GcReport {
 
 // `current`: the generation just committed; `model`: its snapshot (saves
 // reading its trees back on a sweep).
+GcReport collect_garbage(Store& store, const RecordKey& current, long keep, const Model& model, bool sweep);
+// The same, for the record numbered `current` (read from CURRENT when a
+// race left more than one).
 GcReport collect_garbage(Store& store, std::uint64_t current, long keep, const Model& model, bool sweep);
 
 }  // namespace fractfs

@@ -59,7 +59,12 @@ void prepare(Engine& engine, Holder& holder, const Holder::Logger& log, int read
   if (std::string s = summary(a); !s.empty()) log(false, s);
   for (const std::string& p : a.problems) log(false, p);
   Snapshot snap;
-  StartReport r = ensure_restored(engine, &snap, nullptr);
+  StartReport r;
+  try {
+    r = ensure_restored(engine, &snap, nullptr);
+  } catch (const std::exception& e) {
+    throw StoreError(std::string("cannot restore the checkpoint (the app would run on cold state): ") + e.what());
+  }
   if (r.restored_now) holder.adopt(std::move(snap));
   if (std::string line = restore_line(r); !line.empty()) {
     log(false, line);
@@ -121,6 +126,7 @@ int run(const Config& cfg, const Options& opt, const Holder::Logger& log) {
       tell(ready, kBusy);
       return 0;
     }
+    holder->claim_lease(cfg.take_over, true);
     prepare(*engine, *holder, log, ready);
     if (!holder->start()) throw StoreError("cannot start the checkpoint thread");
     tell(ready, kReady);

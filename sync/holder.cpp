@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "sync/parallel.hpp"
@@ -24,14 +26,92 @@ constexpr std::size_t kMaxPending = 200000;  // beyond: a walk is cheaper
 Holder::Holder(Engine& engine, Logger log)
     : engine_(engine),
       log_(std::move(log)),
+      lease_(engine.store(), engine.cfg()),
       writers_(engine.cfg().root_real.empty() ? engine.cfg().root : engine.cfg().root_real) {
   // For tests: how long a file changing during every read keeps its previous version.
   if (const char* s = ::getenv("FRACTFS_INTERNAL_SETTLE_SECONDS")) settle_seconds_ = std::atof(s);
 }
 
+void Holder::stop_renewing() noexcept {
+  if (!renewer_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> g(renew_mutex_);
+    renew_stop_ = true;
+  }
+  renew_wake_.notify_all();
+  renewer_.join();
+}
+
 Holder::~Holder() {
   stop(false);
+  if (!running_) {
+    stop_renewing();
+    lease_.release();
+  }
   if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Holder::claim_lease(bool take_over, bool at_start) {
+  if (!lease_.enabled() || lease_.held()) return;
+  if (at_start && is_restored(engine_.state())) {
+    // This node has restored before: the app starts without waiting for
+    // the store (as it always did), and the thread takes the lease first.
+    lease_later_ = true;
+    take_over_ = take_over;
+    return;
+  }
+  try {
+    lease_.acquire(take_over);
+  } catch (const LeaseHeld&) {
+    throw;
+  } catch (const std::exception& e) {
+    // A store that cannot be written (read-only, unreachable): the restore
+    // decides whether the app starts; checkpoints will say what fails.
+    log_(true, std::string("cannot take the lease, this node checkpoints without it: ") + e.what());
+    return;
+  }
+  if (take_over) log_(false, "took the lease over: this node checkpoints " + engine_.store().describe());
+}
+
+// Renews the lease (from the renewer thread, or before a commit over
+// another writer's); false when another node has taken it: from then on
+// every checkpoint fails with that reason (the app's exit is not kept
+// waiting, and fractfs-run says its last changes are not saved). A store
+// that cannot be reached is not a loss: the lease may still be ours, and
+// the next renewal tries again.
+bool Holder::keep_lease() noexcept {
+  if (lease_lost_.load()) return false;
+  std::lock_guard<std::mutex> g(lease_mutex_);
+  if (!lease_.held()) return true;
+  try {
+    if (lease_.renew()) return true;
+  } catch (const std::exception& e) {
+    log_(true, std::string("cannot renew the lease (retried): ") + e.what());
+    return true;
+  }
+  std::string holder;
+  try {
+    holder = Lease::describe_holder(engine_.store());
+  } catch (...) {
+  }
+  log_(true, "another node took the lease over (" + holder + "): this node stops checkpointing; its changes from "
+             "now on are not saved");
+  lease_lost_ = true;  // the holder goes on answering, with that error
+  return false;
+}
+
+// Renews the lease every third of its term, apart from the checkpoints: a
+// long first upload must not let the lease lapse.
+void Holder::renew_loop() noexcept {
+  std::unique_lock<std::mutex> lk(renew_mutex_);
+  while (!renew_stop_) {
+    auto period = std::chrono::duration<double>(lease_.renew_every());
+    if (renew_wake_.wait_for(lk, period, [&] { return renew_stop_; })) break;
+    lk.unlock();
+    bool kept = keep_lease();
+    lk.lock();
+    if (!kept) break;
+  }
 }
 
 bool Holder::try_acquire() noexcept {
@@ -84,6 +164,7 @@ bool Holder::reconcile_due() const noexcept {
 }
 
 CheckpointReport Holder::take(bool full, Progress* progress) {
+  if (lease_lost_.load()) throw LeaseHeld("another node took the lease over: this node no longer checkpoints");
   prepare();
   drain();
   std::uint64_t drained_to = journal_ok_ ? journal_.consumed() : 0;
@@ -105,7 +186,9 @@ CheckpointReport Holder::take(bool full, Progress* progress) {
       rep = checkpoint(engine_.env(), *snap_, paths, opt);
     } catch (const StaleSnapshot& e) {
       // Another writer moved the store on: take its generation as the base
-      // and make this node's tree current over it with a full walk.
+      // and make this node's tree current over it with a full walk, unless
+      // that writer is a node that took the lease over.
+      if (!keep_lease()) throw;
       log_(false, e.what());
       snap_ = load_current(engine_.store(), &snap_->model);
       opt.full = full = true;
@@ -156,6 +239,7 @@ CheckpointReport Holder::checkpoint_here(bool full, Progress* progress) {
 }
 
 bool Holder::take_logged(bool full) noexcept {
+  if (lease_lost_.load()) return false;  // said once, when it was lost
   try {
     take(full, nullptr);
     return true;
@@ -212,7 +296,24 @@ void Holder::serve() noexcept {
   ControlServer::reply(client, reply);
 }
 
+// The lease of a node that had restored before, taken in the thread before
+// its first checkpoint. Held by another node: no checkpoints (the app
+// runs; its exit says its changes are not saved).
+void Holder::claim_lease_here() noexcept {
+  if (lease_later_) {
+    lease_later_ = false;
+    try {
+      claim_lease(take_over_, false);
+    } catch (const std::exception& e) {
+      log_(true, std::string(e.what()) + ". This node does not checkpoint: its changes are not saved");
+      lease_lost_ = true;
+    }
+  }
+  if (lease_.held()) renewer_ = std::thread([this] { renew_loop(); });
+}
+
 void Holder::loop() noexcept {
+  claim_lease_here();
   double interval = engine_.cfg().sync_interval;
   take_logged(true);  // the start-up reconcile
   double next_drain = sys::seconds_now() + kDrainEvery;
@@ -303,11 +404,15 @@ bool Holder::stop(bool final_checkpoint, double within) noexcept {
     ::pthread_join(thread_, nullptr);
   }
   running_ = false;
-  return !final_checkpoint || final_ok_.load();
+  stop_renewing();
+  if (final_checkpoint) lease_.release();
+  return !final_checkpoint || (final_ok_.load() && !disowned_.load());
 }
 
 void Holder::abandon_after_fork() noexcept {
-  running_ = false;  // the thread is the parent's
+  running_ = false;  // the threads are the parent's, and so is the lease
+  new (&renewer_) std::thread();  // forgets the parent's renewer without joining it
+  lease_.abandon();
   lock_.abandon_after_fork();
   control_.abandon_after_fork();
   if (wake_fd_ >= 0) ::close(wake_fd_);

@@ -11,6 +11,9 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <functional>
 #include <optional>
 #include <set>
@@ -20,6 +23,7 @@
 #include "sync/control.hpp"
 #include "sync/engine.hpp"
 #include "sync/journal.hpp"
+#include "sync/lease.hpp"
 #include "sync/open_writers.hpp"
 #include "sync/state_dir.hpp"
 #include "sync/status.hpp"
@@ -39,6 +43,11 @@ class Holder {
   // holder.lock, without waiting. False when another process holds it.
   bool try_acquire() noexcept;
   bool held() const noexcept { return lock_.held(); }
+  // The node lease (sync/lease.hpp), before the restore: a node that may
+  // not checkpoint should not start the app. Throws LeaseHeld; a store
+  // that cannot be written is logged, and the holder goes on without.
+  // `at_start` on a node that has restored before: taken by the thread.
+  void claim_lease(bool take_over, bool at_start = false);
   // The snapshot just restored: no need to load one.
   void adopt(Snapshot snap);
 
@@ -83,10 +92,15 @@ class Holder {
   void write_status() noexcept;
   void fail(const std::string& what) noexcept;
   bool reconcile_due() const noexcept;
+  bool keep_lease() noexcept;
+  void claim_lease_here() noexcept;
+  void renew_loop() noexcept;
+  void stop_renewing() noexcept;
 
   Engine& engine_;
   Logger log_;
   FileLock lock_;
+  Lease lease_;
   ControlServer control_;
   journal::Reader journal_;
   bool journal_ok_ = false;
@@ -109,6 +123,14 @@ class Holder {
   std::atomic<bool> final_ok_{true};
   bool timed_out_ = false;
   int wake_fd_ = -1;
+
+  // The lease's renewer thread; lease_mutex_ serializes renewals.
+  std::thread renewer_;
+  std::mutex renew_mutex_, lease_mutex_;
+  std::condition_variable renew_wake_;
+  bool renew_stop_ = false;
+  bool lease_later_ = false, take_over_ = false;
+  std::atomic<bool> lease_lost_{false};  // another node took it: no more checkpoints
 };
 
 }  // namespace fractfs

@@ -45,6 +45,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import stat
 import subprocess
 import sys
@@ -274,11 +275,46 @@ def read_kv(path):
     return out
 
 
-def current(store):
+def current_record(store):
+    """(number, tag) of CURRENT; (0, "") when there is none. Format 1 has no tag."""
     p = os.path.join(store, "CURRENT")
     if not os.path.exists(p):
-        return 0
-    return int(read_kv(p)["generation"])
+        return 0, ""
+    kv = read_kv(p)
+    tag = kv.get("tag", "-")
+    return int(kv["generation"]), "" if tag == "-" else tag
+
+
+def current(store):
+    return current_record(store)[0]
+
+
+def records(store):
+    """(number, tag) of every generation record present (losers of a race too)."""
+    d = os.path.join(store, "generations")
+    out = []
+    for name in os.listdir(d) if os.path.isdir(d) else []:
+        m = re.fullmatch(r"(\d{12})(?:-([0-9a-f]{16}))?", name)
+        if m:
+            out.append((int(m.group(1)), m.group(2) or ""))
+    return sorted(out)
+
+
+def record_path(store, n, tag):
+    return os.path.join(store, "generations", "%012d" % n + ("-" + tag if tag else ""))
+
+
+def history(store):
+    """The records from CURRENT back through each record's parent, newest first."""
+    present = set(records(store))
+    out = []
+    at = current_record(store)
+    while at[0] > 0 and at in present:
+        out.append(at)
+        kv = read_kv(record_path(store, *at))
+        tag = kv.get("parent_tag", "-")
+        at = (int(kv["parent"]), "" if tag == "-" else tag)
+    return out
 
 
 def unescape(s):
@@ -338,7 +374,11 @@ def walk_tree(store, tree, prefix, out, missing, seen):
 
 
 def gen_record(store, n):
-    return read_kv(os.path.join(store, "generations", "%012d" % n))
+    """Record n of the history (else the only record numbered n)."""
+    for num, tag in history(store) + records(store):
+        if num == n:
+            return read_kv(record_path(store, num, tag))
+    raise FileNotFoundError("no generation record %d in %s" % (n, store))
 
 
 def gen_paths(args):
@@ -354,11 +394,14 @@ def gen_paths(args):
 def fsck(args):
     store = args[0]
     keep = int(args[args.index("--keep") + 1]) if "--keep" in args else 3
-    gens = sorted(int(n) for n in os.listdir(os.path.join(store, "generations"))
-                  if n.isdigit()) if os.path.isdir(os.path.join(store, "generations")) else []
+    # The history's records; others (a crashed commit's, a race's loser) are
+    # counted apart: the next commit's collection drops them.
+    hist = history(store)
+    gens = sorted(n for n, _ in hist)
     cur = current(store)
     referenced = set()
-    report = {"current": cur, "generations": gens, "missing": {}, "stray_tmp": 0}
+    report = {"current": cur, "generations": gens, "other_records": len(set(records(store)) - set(hist)),
+              "missing": {}, "stray_tmp": 0}
     for g in gens:
         rec = gen_record(store, g)
         seen, missing = set(), set()

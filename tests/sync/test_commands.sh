@@ -107,7 +107,8 @@ json log1 ff log --root "$ROOT" --json
 eq "6 true" "$(jf log1 0.generation) $(jf log1 0.current)" "JSON log: first entry"
 eq "4 false" "$(jf log1 2.generation) $(jf log1 2.current)" "JSON log: last entry"
 eq 4 "$(jf log1 0.files)" "JSON log: files of generation 6"
-eq "000000000004 000000000004.changes 000000000005 000000000005.changes 000000000006 000000000006.changes" "$(ls "$STORE/generations" | sort | paste -sd' ')" "generation records in the store"
+eq "000000000004 000000000004.changes 000000000005 000000000005.changes 000000000006 000000000006.changes" "$(ls "$STORE/generations" | sort | sed -E 's/-[0-9a-f]{16}//' | paste -sd' ')" "generation records in the store"
+eq 6 "$(ls "$STORE/generations" | grep -cE '^[0-9]{12}-[0-9a-f]{16}(\.changes)?$')" "records are tagged (format 2)"
 absent "$STORE/objects/${u1_id:0:2}/${u1_id:2}"
 fsck > "$J/fsck1"
 eq 0 "$(jf fsck1 missing_count)" "objects missing in kept generations: $(<"$J/fsck1")"
@@ -170,9 +171,9 @@ contains "$OUT" "got 'abc'" "--generation abc"
 st 64 ff restore --root "$ROOT" --generation
 contains "$OUT" "option --generation needs a value" "--generation without a value"
 st 1 ff restore --root "$ROOT" --generation 999
-contains "$OUT" "generation 999 is missing" "a generation that does not exist"
+contains "$OUT" "generation 999 is missing: the current generation is" "a generation that does not exist"
 st 1 ff restore --root "$ROOT" --generation 2
-contains "$OUT" "generation 2 is missing" "a generation collected by keep_generations"
+contains "$OUT" "generation 2 is missing: no longer kept" "a generation collected by keep_generations"
 st 64 ff restore --root "$ROOT" extra
 contains "$OUT" "restore takes no arguments" "restore with an argument"
 for c in status sync log restore; do

@@ -11,6 +11,8 @@
 #    goes on, and the final checkpoint lands once the store is back;
 #  - the store hanging at exit: fractfs-run ends within exit_timeout, exit
 #    75, and `fractfs sync` saves the rest later;
+#  - two nodes: the second is refused while the first renews the lease,
+#    takes it with --take-over; the first then exits 75;
 #  - a store that refuses at start (wrong secret, missing bucket, nothing
 #    listening): the app is not started, the reason is named.
 # Everything is checked without the shim, by restoring into a wiped root.
@@ -213,6 +215,36 @@ exit_timeout = 3"
   echo "$b: exit with a hung store took $took s"
 }
 
+# ---------------------------------------------------------------- the lease
+
+lease_case() {  # BACKEND: two nodes on one remote root
+  local b=$1 rc=0 a_root
+  obj_root "lease-$b" "$b" "sync_interval = 1
+lease_seconds = 3"
+  a_root=$ROOT
+  (cd "$a_root" && FRACTFS_NODE_ID=a exec setsid "$BIN/fractfs-run" --root "$a_root" -- \
+    bash -c 'echo up > up; while [[ ! -e stop ]]; do sleep 0.2; done') 2>"$T/lease-a.err" &
+  local apid=$!
+  bg_track "$apid"
+  wait_until 30 test -e "$a_root/up" || check_fail "$b: node a did not start: $(cat "$T/lease-a.err")"
+  mkdir -p "$T/lease-$b-b"
+  sed "s|^scratch = .*|scratch = \"$T/lease-$b-b-scratch\"|" "$a_root/.fractfs.toml" > "$T/lease-$b-b/.fractfs.toml"
+  (cd "$T/lease-$b-b" && FRACTFS_NODE_ID=b "$BIN/fractfs-run" --root "$T/lease-$b-b" -- touch started) \
+    >"$T/lease-b.out" 2>&1 || rc=$?
+  eq 1 "$rc" "$b: a second node while the first renews the lease: status"
+  contains "$(cat "$T/lease-b.out")" "node 'a'" "$b: the second node is told who holds the lease"
+  absent "$T/lease-$b-b/started"
+  rc=0
+  (cd "$T/lease-$b-b" && FRACTFS_NODE_ID=b "$BIN/fractfs-run" --root "$T/lease-$b-b" --take-over -- \
+    sh -c 'echo b > from-b') >"$T/lease-b.out" 2>&1 || rc=$?
+  eq 0 "$rc" "$b: --take-over: status ($(cat "$T/lease-b.out"))"
+  wait_until 30 grep -q "took the lease over" "$T/lease-a.err" || check_fail "$b: node a did not notice"
+  touch "$a_root/stop"
+  rc=0
+  wait "$apid" || rc=$?
+  eq 75 "$rc" "$b: the node that lost the lease: status"
+}
+
 # ---------------------------------------------------------------- refusals
 
 refusal_case() {  # WHAT EXPECTED-TEXT ENV...: the app must not start
@@ -240,6 +272,7 @@ for b in "${backends[@]}"; do
   for ((n = 1; n <= ${CRASH_TRIALS:-2}; n++)); do crash_case "$b" "$n"; done
   outage_case "$b"
   exit_bound_case "$b"
+  lease_case "$b"
 done
 refusal_case "wrong secret" "signature mismatch" AWS_SECRET_ACCESS_KEY=WRONG
 refusal_case "missing bucket" "bucket 'no-such-bucket' does not exist" FRACTFS_REMOTE_ROOT=s3://no-such-bucket/x

@@ -92,12 +92,15 @@ XXH128_hash_t h = XXH3_128bits(b, n); printf("%%016llx%%016llx\\n", (unsigned lo
   eq "$a_id" "$("$T/xxh" "$T/store.orig/objects/${a_id:0:2}/${a_id:2}")" "XXH3-128 of a real object"
   # put FILE: stores FILE as an object; its id.
   put() { local id; id=$("$T/xxh" "$1"); mkdir -p "$STORE/objects/${id:0:2}"; cp "$1" "$(obj "$id")"; echo "$id"; }
-  # make_current TREE-ID: a new generation with that root tree, made current.
+  # make_current TREE-ID: a new generation with that root tree, made
+  # current, in format 1 (an untagged record; format 2 is read the same way).
   make_current() {
-    local cur n
+    local cur n tag
     cur=$(store_current); n=$((cur + 1))
+    tag=$(sed -n 's/^tag \([0-9a-f]*\)$/-\1/p' "$STORE/CURRENT")
     sed -e "s/^generation .*/generation $n/" -e "s/^parent .*/parent $cur/" -e "s/^root .*/root $1/" \
-      "$STORE/generations/$(printf %012d "$cur")" > "$STORE/generations/$(printf %012d "$n")"
+      -e "/^tag /d" -e "/^parent_tag /d" \
+      "$STORE/generations/$(printf %012d "$cur")$tag" > "$STORE/generations/$(printf %012d "$n")"
     printf 'fractfs-current 1\ngeneration %d\nroot %s\n' "$n" "$1" > "$STORE/CURRENT"
   }
   printf 'owned\n' > "$T/evil"

@@ -177,6 +177,8 @@ class ProbeStore : public Store, public StoreCounts {
   std::optional<Pointer> read_pointer(const std::string& key) override { return inner_.read_pointer(key); }
   SwapResult swap_pointer(const std::string& key, const std::optional<std::string>& expected,
                           std::string_view value) override {
+    if (before_put) before_put(key, value);  // a pointer write is a write too
+    count_put(key, value);
     return inner_.swap_pointer(key, expected, value);
   }
   void remove_pointer(const std::string& key) override { inner_.remove_pointer(key); }
@@ -222,9 +224,28 @@ inline void reach_tree(Store& store, const ObjectId& tree, Reach& r, bool check_
   }
 }
 
+// The numbers of the generation records present, ascending, once each.
+inline std::vector<std::uint64_t> generation_numbers(Store& store) {
+  std::vector<std::uint64_t> out;
+  for (const RecordKey& k : list_generations(store))
+    if (out.empty() || out.back() != k.number) out.push_back(k.number);
+  return out;
+}
+
+// The record numbered n: the one in the history from CURRENT, else the only one.
+inline Generation generation_at(Store& store, std::uint64_t n) {
+  std::vector<RecordKey> present = list_generations(store);
+  if (auto cur = read_current(store))
+    for (const RecordKey& k : chain(store, *cur, present, n))
+      if (k.number == n) return read_generation(store, n, k.tag);
+  for (const RecordKey& k : present)
+    if (k.number == n) return read_generation(store, n, k.tag);
+  throw StoreError("no generation " + std::to_string(n));
+}
+
 inline Reach reach_generation(Store& store, std::uint64_t n) {
   Reach r;
-  reach_tree(store, read_generation(store, n).root, r);
+  reach_tree(store, generation_at(store, n).root, r);
   return r;
 }
 
@@ -243,7 +264,7 @@ inline IdSet stored_objects(Store& store) {
 // The generations a collection with `keep` must keep after `current`.
 inline std::vector<std::uint64_t> kept_generations(Store& store, std::uint64_t current, long keep) {
   std::vector<std::uint64_t> out;
-  for (std::uint64_t g : list_generations(store))
+  for (std::uint64_t g : generation_numbers(store))
     if (g <= current && g + static_cast<std::uint64_t>(keep) > current) out.push_back(g);
   return out;
 }

@@ -64,14 +64,14 @@ bool commit_like_checkpoint(Store& store, Snapshot& snap, Stop stop = Stop::none
   if (now == snap.current.number) {
     std::string text = serialize(snap.model.changes());
     gen.changes = hash_bytes(text);  // the record names its change list
-    store.put(keys::changes(gen.number), text);
+    store.put(keys::changes(gen.number, {}), text);
   }
   const Model::Totals& t = snap.model.totals();
   gen.files = t.files, gen.dirs = t.dirs, gen.symlinks = t.symlinks, gen.bytes = t.bytes;
-  store.put(keys::generation(gen.number), serialize(gen));
+  store.put(keys::generation(gen.number, {}), serialize(gen));
   if (stop == Stop::after_record) return false;
   store.flush();
-  store.put(keys::current, serialize(Current{gen.number, gen.root}));
+  store.put(keys::current, serialize(Current{gen.number, gen.root, {}, {}}));
   store.flush();
   snap.model.accept();
   snap.current = gen;
@@ -82,7 +82,7 @@ bool commit_like_checkpoint(Store& store, Snapshot& snap, Stop stop = Stop::none
 Snapshot reload(Store& store) {
   Snapshot s;
   if (auto cur = read_current(store)) {
-    s.current = read_generation(store, cur->generation);
+    s.current = read_generation(store, cur->generation, cur->tag);
     s.model = Model::load(store, cur->root);
   }
   return s;
@@ -124,7 +124,7 @@ std::string join_lines(const std::vector<std::string>& v) {
 // Generation records and change lists left: only those of kept generations.
 void check_records(MemStore& store, std::uint64_t current, long keep) {
   std::vector<std::uint64_t> want = kept_generations(store, current, keep);
-  CHECK(list_generations(store) == want);
+  CHECK(generation_numbers(store) == want);
   for (const std::string& key : store.list(keys::generations)) {
     if (!key.ends_with(".changes")) continue;
     std::uint64_t n = std::stoull(key.substr(std::string(keys::generations).size() + 1, 12));
@@ -210,16 +210,16 @@ TEST_CASE("gc: randomized commits, crashes and broken chains never lose a live o
       } else if (fault < 13 && snap.current.number > 1) {
         // A change list lost.
         std::uint64_t g = 1 + ed.pick(snap.current.number);
-        store.remove(keys::changes(g));
+        store.remove(keys::changes(g, {}));
         commit_like_checkpoint(store, snap);
         ++broken, clean_since_sweep = false;
       } else if (fault < 16 && snap.current.number > 2) {
         // CURRENT read back older than it is (a stale read): the next
         // generation's parent is not the previous one, and it has no change list.
-        auto gens = list_generations(store);
+        auto gens = generation_numbers(store);
         std::uint64_t older = gens[ed.pick(gens.size())];
         if (older < snap.current.number)
-          store.put(keys::current, serialize(Current{older, read_generation(store, older).root}));
+          store.put(keys::current, serialize(Current{older, generation_at(store, older).root, {}, {}}));
         // Something new, so that a generation is made at once.
         std::string c = "stale marker " + std::to_string(step);
         store.put(keys::object(hash_bytes(c)), c);
@@ -413,7 +413,7 @@ TEST_CASE("gc: randomized real checkpoints keep every kept generation whole", "[
         ro.generation = g;
         restore(env, ro, nullptr);
         if (g == current) CHECK(diff(site.local_manifest(), manifest(other.path())) == "");
-        else CHECK(diff(site.stored_manifest(read_generation(site.store(), g).root), manifest(other.path())) == "");
+        else CHECK(diff(site.stored_manifest(generation_at(site.store(), g).root), manifest(other.path())) == "");
         ++restores;
       }
     }
@@ -489,11 +489,11 @@ TEST_CASE("gc: a missing change list makes the collector sweep", "[gc]") {
   c.gen({{"a", "B"}});
   c.gen({{"b", "C"}});
   c.gen({{"a", "D"}});
-  c.store.remove(keys::changes(3));
+  c.store.remove(keys::changes(3, {}));
   GcReport r = collect_garbage(c.store, c.current(), 1, c.snap.model, false);
   CHECK(r.swept);
   require_exact(c.store, 1);
-  CHECK(list_generations(c.store) == std::vector<std::uint64_t>{4});
+  CHECK(generation_numbers(c.store) == std::vector<std::uint64_t>{4});
 }
 
 TEST_CASE("gc: records newer than CURRENT (a crash) are dropped, their objects swept", "[gc]") {
@@ -502,11 +502,11 @@ TEST_CASE("gc: records newer than CURRENT (a crash) are dropped, their objects s
   c.gen({{"a", "B"}});
   c.gen({{"a", "leftover"}, {"x", "leftover 2"}}, Stop::after_record);  // generation 3, never current
   REQUIRE(c.current() == 2);
-  REQUIRE(list_generations(c.store) == std::vector<std::uint64_t>{1, 2, 3});
+  REQUIRE(generation_numbers(c.store) == std::vector<std::uint64_t>{1, 2, 3});
   c.snap = reload(c.store);
   GcReport r = collect_garbage(c.store, c.current(), 3, c.snap.model, false);
-  CHECK(list_generations(c.store) == std::vector<std::uint64_t>{1, 2});
-  CHECK_FALSE(c.store.has(keys::changes(3)));
+  CHECK(generation_numbers(c.store) == std::vector<std::uint64_t>{1, 2});
+  CHECK_FALSE(c.store.has(keys::changes(3, {})));
   require_whole(c.store, 3);
   r = collect_garbage(c.store, c.current(), 3, c.snap.model, true);
   CHECK(r.swept);
@@ -525,11 +525,11 @@ TEST_CASE("gc: a generation whose parent is not the previous one makes the colle
   c.gen({{"a", "B"}});
   c.gen({{"a", "C"}});
   // CURRENT read back as 1 (stale): generation 4 has parent 1 and no change list.
-  c.store.put(keys::current, serialize(Current{1, read_generation(c.store, 1).root}));
+  c.store.put(keys::current, serialize(Current{1, generation_at(c.store, 1).root, {}, {}}));
   c.gen({{"b", "D"}});
   REQUIRE(c.current() == 4);
-  CHECK(read_generation(c.store, 4).parent == 1);
-  CHECK_FALSE(c.store.has(keys::changes(4)));
+  CHECK(generation_at(c.store, 4).parent == 1);
+  CHECK_FALSE(c.store.has(keys::changes(4, {})));
   GcReport r = collect_garbage(c.store, 4, 2, c.snap.model, false);
   CHECK(r.swept);
   require_exact(c.store, 2);
@@ -550,9 +550,9 @@ TEST_CASE("gc: a change list against a parent other than the previous generation
   at1.model.commit(c.store);
   Generation g3;
   g3.number = 3, g3.parent = 1, g3.root = at1.model.root_tree();
-  c.store.put(keys::changes(3), serialize(at1.model.changes()));
-  c.store.put(keys::generation(3), serialize(g3));
-  c.store.put(keys::current, serialize(Current{3, g3.root}));
+  c.store.put(keys::changes(3, {}), serialize(at1.model.changes()));
+  c.store.put(keys::generation(3, {}), serialize(g3));
+  c.store.put(keys::current, serialize(Current{3, g3.root, {}, {}}));
   collect_garbage(c.store, 3, 1, at1.model, false);
   require_whole(c.store, 1);
 }
@@ -635,6 +635,61 @@ TEST_CASE("gc: through checkpoint(), a writer dying before CURRENT and another w
   CHECK(diff(y.local_manifest(), y.stored_manifest(r2.generation.root, &x.store())) == "");
 }
 
+// Two writers commit from the same parent at the same moment: X has written
+// its record when Y commits. Exactly one wins the CURRENT swap; the loser's
+// record cannot overwrite the winner's (its key has its own tag), the loser
+// reloads, and the collector drops the orphan record.
+TEST_CASE("gc: two writers racing from one parent: one wins, the other's record is an orphan", "[gc][checkpoint]") {
+  Site::Options o;
+  o.mem = true;
+  o.keep = 3;
+  Site x(o);
+  x.write("a", "version A");
+  REQUIRE(x.full().committed);  // 1
+  Site y(o);
+  SyncEnv yenv{y.cfg, *y.resolver, x.store(), y.bundle};
+  restore(yenv, {}, &y.snap);
+  y.write("y", "only on Y");
+  x.write("a", "version X");
+  bool fired = false;
+  CheckpointReport ry;
+  x.on_put([&](const std::string& key, std::string_view) {
+    if (fired || !key.starts_with(keys::generation(2, {}) + "-") || key.ends_with(".changes")) return;
+    fired = true;  // X's record is about to land: Y commits first
+    CheckpointOptions full;
+    full.full = true;
+    ry = checkpoint(yenv, y.snap, {}, full);
+  });
+  CHECK_THROWS_AS(x.incr({"a"}), StaleSnapshot);
+  x.on_put(nullptr);
+  REQUIRE(fired);
+  REQUIRE(ry.committed);
+  auto cur = read_current(x.store());
+  REQUIRE(cur);
+  CHECK(cur->generation == 2);
+  CHECK(cur->tag == ry.generation.tag);
+  // Both records are there; the current one is Y's, unharmed.
+  std::vector<RecordKey> present = list_generations(x.store());
+  CHECK(std::count_if(present.begin(), present.end(), [](const RecordKey& k) { return k.number == 2; }) == 2);
+  Generation g2 = read_generation(x.store(), 2, cur->tag);
+  CHECK(g2.root == ry.generation.root);
+  CHECK(y.stored_manifest(g2.root, &x.store()).count("y") == 1);
+  CHECK(generation_at(x.store(), 2).tag == cur->tag);  // the history names Y's
+  // X reloads and commits over Y (what the holder does): the orphan goes.
+  x.snap = load_current(x.store(), &x.snap.model);
+  CheckpointOptions full;
+  full.full = true;
+  CheckpointReport rx = checkpoint(x.env(), x.snap, {}, full);
+  REQUIRE(rx.committed);
+  CHECK(rx.generation.number == 3);
+  CHECK(rx.generation.parent_tag == cur->tag);
+  present = list_generations(x.store());
+  CHECK(std::count_if(present.begin(), present.end(), [](const RecordKey& k) { return k.number == 2; }) == 1);
+  Verdict v = verify(x.store(), 3);
+  INFO(join_lines(v.missing));
+  CHECK(v.missing.empty());
+}
+
 // Writer Y's model says which objects exist ("known": not uploaded again).
 // Once writer X's generations have released and collected some of them,
 // that is no longer true; a generation of Y must not name deleted objects.
@@ -704,22 +759,33 @@ TEST_CASE("gc: generation records, change lists and CURRENT round trip; damaged 
     CAPTURE(bad);
     CHECK_THROWS_AS(parse_changes(bad, "c"), FormatError);
   }
-  Current cur{9, hash_bytes("r")};
+  Current cur{9, hash_bytes("r"), "0123456789abcdef", {}};
   Current pcur = parse_current(serialize(cur), "C");
   CHECK(pcur.generation == 9);
   CHECK(pcur.root == cur.root);
+  CHECK(pcur.tag == cur.tag);
+  // Format 1 (no tag): untagged records.
+  Current v1 = parse_current("fractfs-current 1\ngeneration 9\nroot " + cur.root.hex() + "\n", "C");
+  CHECK(v1.generation == 9);
+  CHECK(v1.tag.empty());
   CHECK_THROWS_AS(parse_current("fractfs-current 1\ngeneration 9\n", "C"), FormatError);
   // Keys: twelve digits, change lists beside their record.
-  CHECK(keys::generation(12) == "generations/000000000012");
-  CHECK(keys::changes(12) == "generations/000000000012.changes");
+  CHECK(keys::generation(12, {}) == "generations/000000000012");
+  CHECK(keys::changes(12, {}) == "generations/000000000012.changes");
+  CHECK(keys::generation(12, "0123456789abcdef") == "generations/000000000012-0123456789abcdef");
+  CHECK(keys::changes(12, "0123456789abcdef") == "generations/000000000012-0123456789abcdef.changes");
   CHECK(keys::object(hash_bytes("x")) == "objects/" + hash_bytes("x").hex().substr(0, 2) + "/" + hash_bytes("x").hex().substr(2));
   MemStore store;
-  store.put(keys::generation(3), serialize(g));
-  store.put(keys::changes(3), "");
-  store.put(keys::generation(10), serialize(g));
+  store.put(keys::generation(3, {}), serialize(g));
+  store.put(keys::changes(3, {}), "");
+  store.put(keys::generation(10, {}), serialize(g));
+  store.put(keys::generation(10, "0123456789abcdef"), serialize(g));
+  store.put(keys::changes(10, "0123456789abcdef"), "");
   store.put("generations/junk", "");
   store.put("generations/0000000000001", "");  // 13 digits
-  CHECK(list_generations(store) == std::vector<std::uint64_t>{3, 10});
-  CHECK_THROWS_AS(read_generation(store, 4), StoreError);
+  store.put("generations/000000000001-short", "");
+  CHECK(list_generations(store) ==
+        std::vector<RecordKey>{{3, ""}, {10, ""}, {10, "0123456789abcdef"}});
+  CHECK_THROWS_AS(read_generation(store, 4, {}), StoreError);
   CHECK_FALSE(read_current(store));
 }
