@@ -18,6 +18,10 @@ namespace {
 
 constexpr std::string_view kHeader = "fractfs-lease 1";
 constexpr double kPollSeconds = 0.5;
+constexpr int kMaxLostSwaps = 20;       // a store that never lets a swap through
+// A lease expired by more than this on our clock (beyond any sane clock
+// skew; `fractfs doctor` checks skew) is taken without watching a term.
+constexpr double kStaleSeconds = 120;
 
 std::string when(std::int64_t ns) { return ns ? sys::utc_time(ns) + " UTC" : std::string("released"); }
 
@@ -72,22 +76,27 @@ void Lease::acquire(bool take_over) {
   std::string what = store_.describe() + "/" + keys::lease;
   double watched_since = sys::seconds_now();
   std::optional<Pointer> seen;
-  for (;;) {
+  for (int lost = 0;;) {
+    if (lost > kMaxLostSwaps) throw StoreError(what + ": the lease kept changing while it was taken");
     std::optional<Pointer> p = store_.read_pointer(keys::lease);
     if (!p) {
       if (swap(std::nullopt, mine(seconds_))) return;
+      ++lost;
       continue;  // another node created it first: look again
     }
     LeaseValue v = parse_lease(p->value, what);
-    bool free = take_over || ours(v) || v.expires_ns == 0 || v.expires_ns < sys::now_ns();
+    double expired_for = static_cast<double>(sys::now_ns() - v.expires_ns) / 1e9;
+    bool free = take_over || ours(v) || v.expires_ns == 0 || expired_for > std::max(kStaleSeconds, v.seconds);
     if (seen && seen->value != p->value && !free) throw LeaseHeld(refusal(v));  // renewed: alive
     if (seen && seen->value != p->value) watched_since = sys::seconds_now();
     // Unchanged for a whole term of ours: nobody renews it.
     free = free || sys::seconds_now() - watched_since >= std::max(v.seconds, seconds_) + kPollSeconds;
     if (free) {
       if (swap(p->version, mine(seconds_))) return;
-      seen.reset();
-      continue;  // it changed under us: look again
+      ++lost;
+      seen.reset();  // another node took it first: watch that one for a term
+      watched_since = sys::seconds_now();
+      continue;
     }
     seen = std::move(p);
     ::usleep(static_cast<useconds_t>(kPollSeconds * 1e6));
