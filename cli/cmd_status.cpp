@@ -8,6 +8,7 @@
 #include "cli/sync_cli.hpp"
 #include "cli/tier_count.hpp"
 #include "sync/control.hpp"
+#include "sync/lease.hpp"
 #include "sync/progress.hpp"
 #include "sync/status.hpp"
 #include "sync/sys.hpp"
@@ -20,7 +21,8 @@ constexpr const char* kHelp =
     "\n"
     "The checkpoint state of the app root: the current generation, the last\n"
     "checkpoint (time, duration, files, bytes), files changed since, the\n"
-    "last error, the holder's pid, and files and bytes per tier.\n"
+    "last error, the holder's pid, who holds the node lease, and files and\n"
+    "bytes per tier.\n"
     "\n"
     "  --root DIR  the app root (default: FRACTFS_ROOT, the nearest\n"
     "              .fractfs.toml upwards, then the current directory)\n"
@@ -30,6 +32,7 @@ struct Facts {
   std::optional<Generation> current;
   Status status;
   long holder = 0;
+  std::string lease;  // who holds the node lease ("" nobody, or no lease)
   long pending = -1;  // paths changed since the last checkpoint; -1: unknown
   bool pending_lost = false;
   TierCounts tiers;
@@ -47,6 +50,7 @@ Facts gather(Engine& engine) {
     int lost = 0;
     if (reply && std::sscanf(reply->c_str(), "ok %ld %d", &n, &lost) == 2) f.pending = n, f.pending_lost = lost;
   }
+  if (engine.cfg().lease_seconds > 0) f.lease = Lease::describe_holder(engine.store());
   f.tiers = count_tiers(engine);
   return f;
 }
@@ -78,6 +82,8 @@ void print_json(Engine& engine, const Facts& f) {
   else o.add("last_error", s.last_error).add("last_error_time", sys::utc_time(s.last_error_ns));
   if (f.holder) o.add("holder_pid", f.holder);
   else o.add_null("holder_pid");
+  if (!f.lease.empty()) o.add("lease", f.lease);
+  else o.add_null("lease");
   o.add_raw("tiers", JsonObject()
                          .add_raw("local_synced", tally_json(f.tiers.local_synced))
                          .add_raw("local_ignored", tally_json(f.tiers.local_ignored))
@@ -114,6 +120,7 @@ void print_text(Engine& engine, const Facts& f) {
   if (!s.last_error.empty()) std::printf("last error        %s: %s\n", when(s.last_error_ns).c_str(), s.last_error.c_str());
   if (f.holder) std::printf("holder            pid %ld%s\n", f.holder, s.holder_since_ns ? (", since " + when(s.holder_since_ns)).c_str() : "");
   else std::printf("holder            none (the app is not running)\n");
+  if (!f.lease.empty()) std::printf("lease             %s\n", f.lease.c_str());
   std::printf("local_synced      %s\n", tally(f.tiers.local_synced).c_str());
   std::printf("local_ignored     %s\n", tally(f.tiers.local_ignored).c_str());
   std::printf("remote            %s\n", tally(f.tiers.remote).c_str());

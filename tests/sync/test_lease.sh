@@ -60,6 +60,8 @@ contains "$(<"$T/pre.err")" "node 'a'" "the bare LD_PRELOAD refusal names the ho
 absent "$B/started"
 DOC=$(cd "$B" && FRACTFS_NODE_ID=b "$BIN/fractfs" doctor --root "$B" 2>&1 || true)
 contains "$DOC" "node 'a'" "doctor names the lease holder"
+contains "$(cd "$B" && "$BIN/fractfs" status --root "$B" 2>&1)" "lease             node 'a'" "status names the lease holder"
+contains "$(cd "$B" && "$BIN/fractfs" status --root "$B" --json 2>&1)" "\"lease\": \"node 'a'" "status --json names the lease holder"
 
 # Node b takes over: it checkpoints; a stops checkpointing and says so.
 run_node b "$B" --take-over -- bash -c 'echo "from b" > b-file'
