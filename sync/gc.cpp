@@ -124,13 +124,9 @@ GcReport collect_garbage(Store& store, const RecordKey& current, long keep, cons
 }
 
 GcReport collect_garbage(Store& store, std::uint64_t current, long keep, const Model& model, bool full_sweep) {
-  RecordKey at{current, {}};
-  std::vector<RecordKey> present = list_generations(store);
-  auto n = std::count_if(present.begin(), present.end(), [&](const RecordKey& k) { return k.number == current; });
   auto cur = read_current(store);
-  if (cur && cur->generation == current) at.tag = cur->tag;
-  else if (n == 1) at = *std::find_if(present.begin(), present.end(), [&](const RecordKey& k) { return k.number == current; });
-  return collect_garbage(store, at, keep, model, full_sweep);
+  auto at = cur ? in_history(store, *cur, current) : std::nullopt;
+  return collect_garbage(store, at.value_or(RecordKey{current, {}}), keep, model, full_sweep);
 }
 
 }  // namespace fractfs

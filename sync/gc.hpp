@@ -30,8 +30,7 @@ struct GcReport {
 // `current`: the generation just committed; `model`: its snapshot (saves
 // reading its trees back on a sweep).
 GcReport collect_garbage(Store& store, const RecordKey& current, long keep, const Model& model, bool sweep);
-// The same, for the record numbered `current` (read from CURRENT when a
-// race left more than one).
+// The same, for the record numbered `current` in the history from CURRENT.
 GcReport collect_garbage(Store& store, std::uint64_t current, long keep, const Model& model, bool sweep);
 
 }  // namespace fractfs

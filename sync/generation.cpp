@@ -190,4 +190,11 @@ std::vector<RecordKey> chain(Store& store, const Current& current, const std::ve
   return out;
 }
 
+std::optional<RecordKey> in_history(Store& store, const Current& current, std::uint64_t n) {
+  if (n == 0 || n > current.generation) return std::nullopt;
+  std::vector<RecordKey> back = chain(store, current, list_generations(store), n);
+  if (back.empty() || back.back().number != n) return std::nullopt;
+  return back.back();
+}
+
 }  // namespace fractfs

@@ -104,6 +104,8 @@ std::vector<RecordKey> list_generations(Store& store);
 // number (a race left a loser beside it).
 std::vector<RecordKey> chain(Store& store, const Current& current, const std::vector<RecordKey>& present,
                              std::uint64_t down_to);
+// Generation n of the history from `current`, if it is still there.
+std::optional<RecordKey> in_history(Store& store, const Current& current, std::uint64_t n);
 // Record `r`'s change list, if it is trustworthy: the record exists, its
 // parent is `parent`, and the list is the one the record names.
 std::optional<Changes> read_changes(Store& store, const RecordKey& r, const RecordKey& parent);

@@ -252,16 +252,13 @@ RestoreReport restore(const SyncEnv& env, const RestoreOptions& opt, Snapshot* o
   auto cur = read_current(env.store);
   if (cur) current = read_generation(env.store, cur->generation, cur->tag);
   if (opt.generation) {
-    std::vector<RecordKey> back;
-    if (cur && *opt.generation <= cur->generation)
-      back = chain(env.store, *cur, list_generations(env.store), *opt.generation);
-    if (back.empty() || back.back().number != *opt.generation)
-      throw StoreError(fmt::format("{}: generation {} is missing: {} (see 'fractfs log')", env.store.describe(),
-                                   *opt.generation,
-                                   cur && *opt.generation <= cur->generation
-                                       ? "no longer kept (keep_generations)"
-                                       : fmt::format("the current generation is {}", cur ? cur->generation : 0)));
-    gen = read_generation(env.store, back.back().number, back.back().tag);
+    std::uint64_t n = *opt.generation, now = cur ? cur->generation : 0;
+    std::optional<RecordKey> k = cur ? in_history(env.store, *cur, n) : std::nullopt;
+    if (!k)
+      throw StoreError(fmt::format("{}: generation {} is missing: {} (see 'fractfs log')", env.store.describe(), n,
+                                   n <= now ? std::string("no longer kept (keep_generations)")
+                                            : fmt::format("the current generation is {}", now)));
+    gen = read_generation(env.store, k->number, k->tag);
   } else if (cur) {
     gen = current;
   } else {

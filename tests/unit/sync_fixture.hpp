@@ -234,11 +234,9 @@ inline std::vector<std::uint64_t> generation_numbers(Store& store) {
 
 // The record numbered n: the one in the history from CURRENT, else the only one.
 inline Generation generation_at(Store& store, std::uint64_t n) {
-  std::vector<RecordKey> present = list_generations(store);
   if (auto cur = read_current(store))
-    for (const RecordKey& k : chain(store, *cur, present, n))
-      if (k.number == n) return read_generation(store, n, k.tag);
-  for (const RecordKey& k : present)
+    if (auto k = in_history(store, *cur, n)) return read_generation(store, n, k->tag);
+  for (const RecordKey& k : list_generations(store))
     if (k.number == n) return read_generation(store, n, k.tag);
   throw StoreError("no generation " + std::to_string(n));
 }
