@@ -260,6 +260,7 @@ step_rsync() {
 }
 step_fractfs() {
   export FRACTFS_REMOTE_ROOT=$WORK/remote-$r FRACTFS_SCRATCH=$WORK/scratch-$r
+  mkdir -p "$FRACTFS_REMOTE_ROOT"  # fractfs never creates a missing remote_root
   "$FRACTFS" restore --root "$ROOT" >/dev/null
   sync
   TIMED_CPU=1 timed fr_first_wall "$r" "$FRACTFS" sync --root "$ROOT"
@@ -271,6 +272,7 @@ step_fractfs() {
 # default remote and scratch, which part 2 goes on with).
 step_holder() {
   ((r == 1)) || export FRACTFS_REMOTE_ROOT=$WORK/remote-holder-$r FRACTFS_SCRATCH=$WORK/scratch-holder-$r
+  mkdir -p "${FRACTFS_REMOTE_ROOT:-$REMOTE}"
   sync
   start_holder holder_first "$r"
   stop_holder
@@ -320,15 +322,24 @@ change10() {
     paths+=("$ROOT/small/$(printf 'd%03d/f%06d' "$d" $((j * dirs + d)))")
   done
   for p in "${paths[@]}"; do [[ -f $p ]] || { say "no file $p"; exit 1; }; done
+  # The writer stays until the checkpoint is measured: the app's last
+  # process asks the holder for a checkpoint as it exits, which would
+  # commit the change before `fractfs sync` asks.
+  rm -f "$WORK/written" "$WORK/go"
   LD_PRELOAD=$LIB FRACTFS_ROOT=$ROOT \
-    sh -c 'for f; do head -c 4096 /dev/urandom >"$f"; done' sh "${paths[@]}"
+    sh -c 'w=$1 go=$2; shift 2; for f; do head -c 4096 /dev/urandom >"$f"; done; : >"$w"
+           while [ ! -e "$go" ]; do sleep 0.05; done' sh "$WORK/written" "$WORK/go" "${paths[@]}" &
+  writer_pid=$!
+  while [[ ! -e $WORK/written ]]; do kill -0 "$writer_pid" 2>/dev/null || { say "the writer ended early"; exit 1; }; sleep 0.01; done
 }
+release_writer() { : >"$WORK/go"; wait "$writer_pid"; }
 
 say "holder: 10 files changed x $cheap (and rsync -a of the same change)"
 for ((r = 1; r <= cheap; r++)); do
   change10 "$r"
   sync
   holder_sync fr_change10 "$r"
+  release_writer
   grep -q committed "$WORK/last.out" || { say "no new generation: $(cat "$WORK/last.out")"; exit 1; }
   sync
   timed rsync_change10 "$r" rsync -a "$ROOT/" "$WORK/rs-$reps/"
@@ -349,6 +360,7 @@ if ((strace_ok)); then
   strace_pid=$!
   sleep 1
   "$FRACTFS" sync --root "$ROOT" >"$WORK/last.out"
+  release_writer
   kill -INT "$strace_pid"
   wait "$strace_pid" 2>/dev/null || true
   strace_pid=""
@@ -394,6 +406,7 @@ if ((strace_ok)); then
   FRACTFS_SCRATCH=$WORK/scratch-restored-strace strace -c -w -f -o "$out/checkpoint-strace-restore-${files}files.txt" \
     "$FRACTFS" restore --root "$WORK/restored-strace" >/dev/null
   export FRACTFS_REMOTE_ROOT=$WORK/remote-strace FRACTFS_SCRATCH=$WORK/scratch-strace
+  mkdir -p "$FRACTFS_REMOTE_ROOT"
   "$FRACTFS" restore --root "$ROOT" >/dev/null
   sync
   strace -c -w -f -o "$out/checkpoint-strace-first-${files}files.txt" "$FRACTFS" sync --root "$ROOT" >/dev/null

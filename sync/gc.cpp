@@ -59,7 +59,9 @@ std::uint64_t sweep(Store& store, const std::vector<RecordKey>& kept, const Reco
     ++deleted;
     crash_point("gc");
   }
-  return deleted + store.discard_abandoned();
+  deleted += store.discard_abandoned();
+  store.compact();
+  return deleted;
 }
 
 // Records that are not history: a race's losers (never current), and

@@ -18,7 +18,11 @@ namespace fractfs {
 namespace {
 
 constexpr std::string_view kGenHeader = "fractfs-generation 1";
-constexpr std::string_view kCurrentHeader = "fractfs-current 2";
+// 3: small objects in packs (sync/pack_store.hpp); 2: tagged records, every
+// object loose; 1: untagged records. Builds that know only 2 then stop on
+// the header rather than on objects they cannot find.
+constexpr std::string_view kCurrentHeader = "fractfs-current 3";
+constexpr std::string_view kCurrentHeaderV2 = "fractfs-current 2";
 constexpr std::string_view kCurrentHeaderV1 = "fractfs-current 1";
 constexpr std::size_t kTagLength = 16;
 
@@ -104,8 +108,9 @@ std::string serialize(const Current& c) {
 }
 
 Current parse_current(std::string_view text, std::string_view what) {
-  bool v1 = text.substr(0, text.find('\n')) == kCurrentHeaderV1;
-  kv::Fields f(text, v1 ? kCurrentHeaderV1 : kCurrentHeader, std::string(what));
+  std::string_view header = text.substr(0, text.find('\n'));
+  bool v1 = header == kCurrentHeaderV1;
+  kv::Fields f(text, v1 || header == kCurrentHeaderV2 ? header : kCurrentHeader, std::string(what));
   Current c{f.num<std::uint64_t>("generation"), f.id("root"), v1 ? std::string() : f.str("tag"), std::nullopt};
   if (c.tag == "-") c.tag.clear();
   return c;

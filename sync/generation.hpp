@@ -4,12 +4,13 @@
 // crash at any instant leaves the previous generation complete and current.
 //
 // Store layout (keys):
-//   CURRENT                      a pointer (Store::swap_pointer): "fractfs-current 2",
+//   CURRENT                      a pointer (Store::swap_pointer): "fractfs-current 3",
 //                                "generation N", "root ID", "tag T"
 //   generations/NNNNNNNNNNNN-T   the record: key value lines
 //   generations/NNNNNNNNNNNN-T.changes   "+ID" / "-ID" lines: objects this
 //                                generation added to / released from its parent's
-//   objects/ab/cdef…             file chunks and trees, named by content id
+//   objects/ab/cdef…             file chunks and trees, named by content id (those
+//                                under 1 MiB in packs/ and index/: sync/pack_store.hpp)
 //   LEASE                        a pointer: which node checkpoints (sync/lease.hpp)
 //
 // T is a random tag drawn by each commit, so two writers racing from the
@@ -17,7 +18,8 @@
 // wins is current, the other's record is an orphan the collector drops. A
 // record names its parent by number and tag: the chain from CURRENT is the
 // history. Stores written before tags (format 1: untagged records,
-// "fractfs-current 1") are read as records with an empty tag.
+// "fractfs-current 1") are read as records with an empty tag, and stores
+// written before packs (format 2) as they are.
 #pragma once
 
 #include <cstdint>

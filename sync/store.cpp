@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "resolver/config.hpp"
+#include "sync/pack_store.hpp"
 #include "sync/parallel.hpp"
 #include "sync/skeleton.hpp"
 #include "sync/sys.hpp"
@@ -56,12 +57,12 @@ std::unique_ptr<Store> open_store(const Config& cfg) {
   if (cfg.passthrough()) throw StoreError("no remote_root is configured: there is no checkpoint store");
   if (cfg.backend == Backend::mount) {
     require_remote_root(cfg);  // never created here: see sync/skeleton.hpp
-    return open_mount_store(cfg.remote_root + "/" + cfg.checkpoint_subdir + "/.fractfs");
+    return pack_objects(open_mount_store(cfg.remote_root + "/" + cfg.checkpoint_subdir + "/.fractfs"));
   }
   if (!g_network_store_opener)
     throw StoreError("backend '" + std::string(backend_name(cfg.backend)) +
                      "' is reached by the fractfs programs only (fractfs, fractfs-run), never from inside the app");
-  return g_network_store_opener(cfg);
+  return pack_objects(g_network_store_opener(cfg));
 }
 
 }  // namespace fractfs

@@ -136,6 +136,9 @@ class Store {
   // mid-upload): what is older than `older_than_s` seconds, or provably
   // dead sooner. Called by the collector's sweep; returns how many.
   virtual std::uint64_t discard_abandoned(std::int64_t older_than_s = 3600) = 0;
+  // Rewrites what removals left sparse (packs: sync/pack_store.hpp) and
+  // returns the bytes freed; called by the collector after a sweep.
+  virtual std::uint64_t compact() { return 0; }
 
   // Conveniences over the calls above, for small values.
   std::optional<std::string> get(const std::string& key);  // nullopt if absent

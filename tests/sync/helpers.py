@@ -264,6 +264,51 @@ def obj_path(store, oid):
     return os.path.join(store, "objects", oid[:2], oid[2:])
 
 
+_packs = {}
+
+
+def pack_index(store):
+    """Object id -> (pack file, offset, length), from every index/ID (the
+    first pack read wins where two hold an object, as in fractfs)."""
+    if store not in _packs:
+        out = {}
+        d = os.path.join(store, "index")
+        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            with open(os.path.join(d, name)) as f:
+                lines = f.read().split("\n")
+            if lines[0] != "fractfs-index 1":
+                raise ValueError("bad index header in %s: %r" % (name, lines[0]))
+            for line in lines[1:]:
+                if line:
+                    oid, off, length = line.split(" ")
+                    out.setdefault(oid, (os.path.join(store, "packs", name), int(off), int(length)))
+        _packs[store] = out
+    return _packs[store]
+
+
+def read_obj(store, oid):
+    """An object's bytes, loose or packed; None if it is missing."""
+    p = obj_path(store, oid)
+    if os.path.exists(p):
+        with open(p, "rb") as f:
+            return f.read()
+    at = pack_index(store).get(oid)
+    if at is None or not os.path.exists(at[0]):
+        return None
+    with open(at[0], "rb") as f:
+        f.seek(at[1])
+        data = f.read(at[2])
+    return data if len(data) == at[2] else None
+
+
+def has_obj(store, oid):
+    p = obj_path(store, oid)
+    if os.path.exists(p):
+        return True
+    at = pack_index(store).get(oid)
+    return at is not None and os.path.exists(at[0]) and os.path.getsize(at[0]) >= at[1] + at[2]
+
+
 def read_kv(path):
     out = {}
     with open(path) as f:
@@ -354,12 +399,11 @@ def walk_tree(store, tree, prefix, out, missing, seen):
     if tree in seen and out is None:
         return
     seen.add(tree)
-    p = obj_path(store, tree)
-    if not os.path.exists(p):
+    data = read_obj(store, tree)
+    if data is None:
         missing.add(tree)
         return
-    with open(p) as f:
-        entries = parse_tree(f.read())
+    entries = parse_tree(data.decode("utf-8", "surrogateescape"))
     for kind, mode, mtime, size, ids, name in entries:
         rel = prefix + "/" + name if prefix else name
         if out is not None:
@@ -369,7 +413,7 @@ def walk_tree(store, tree, prefix, out, missing, seen):
         elif kind == "f" and ids != "-":
             for i in chunk_ids(ids):
                 seen.add(i)
-                if not os.path.exists(obj_path(store, i)):
+                if not has_obj(store, i):
                     missing.add(i)
 
 
@@ -417,15 +461,90 @@ def fsck(args):
                 report["stray_tmp"] += 1
                 continue
             files.add(os.path.basename(dirpath) + nm)
-    report["object_files"] = len(files)
+    report["stray_tmp"] += sum(".tmp-" in nm for _, _, names in os.walk(os.path.join(store, "packs"))
+                               for nm in names)
+    packed = set(pack_index(store)) - files
+    report["object_files"] = len(files) + len(packed)
     report["referenced"] = len(referenced)
+    # Loose objects nothing references: a sweep leaves none.
     report["unreferenced"] = len(files - referenced)
+    # Packed ones: dead in a pack that is still mostly live.
+    report["dead_in_packs"] = len(packed - referenced)
+    report.update(pack_health(store, referenced))
     report["missing_count"] = sum(len(v) for v in report["missing"].values())
     # "G:N" for each of the last `keep` generations (up to the current one)
     # that misses N objects.
     report["kept_missing"] = " ".join("%s:%d" % (g, len(ids)) for g, ids in report["missing"].items()
                                       if cur - keep < int(g) <= cur)
     print(json.dumps(report))
+
+
+def pack_health(store, referenced):
+    """Packs, and after a sweep what must be zero: packs under half live (by
+    bytes), packs no index names."""
+    d = os.path.join(store, "packs")
+    names = [n for n in os.listdir(d) if ".tmp-" not in n] if os.path.isdir(d) else []
+    live = {n: 0 for n in names}
+    for oid, (path, off, length) in pack_index(store).items():
+        name = os.path.basename(path)
+        if oid in referenced and name in live:
+            live[name] += length
+    indexed = set(os.listdir(os.path.join(store, "index"))) if os.path.isdir(os.path.join(store, "index")) else set()
+    sparse = [n for n in names if n in indexed and 2 * live[n] < os.path.getsize(os.path.join(d, n))]
+    return {"packs": len(names), "sparse_packs": len(sparse), "unindexed_packs": len(set(names) - indexed)}
+
+
+def obj_where(store, oid):
+    """(file, offset, length) of an object, loose or packed."""
+    p = obj_path(store, oid)
+    if os.path.exists(p):
+        return p, 0, os.path.getsize(p)
+    at = pack_index(store).get(oid)
+    if at is None:
+        sys.exit("object %s is not in %s" % (oid, store))
+    return at
+
+
+def poke_obj(args):
+    """poke-obj STORE ID OFFSET TEXT: overwrites bytes of the object where it is stored."""
+    path, off, length = obj_where(args[0], args[1])
+    with open(path, "r+b") as f:
+        f.seek(off + int(args[2]))
+        f.write(args[3].encode())
+
+
+def drop_obj(args):
+    """drop-obj STORE ID: the object is missing from then on (its index line goes)."""
+    path, off, length = obj_where(args[0], args[1])
+    if off == 0 and os.path.dirname(os.path.dirname(path)).endswith("objects"):
+        os.unlink(path)
+        return
+    index = os.path.join(args[0], "index", os.path.basename(path))
+    with open(index) as f:
+        lines = [l for l in f.read().split("\n") if not l.startswith(args[1] + " ")]
+    with open(index, "w") as f:
+        f.write("\n".join(lines))
+
+
+def write_obj(args):
+    """write-obj STORE ID FILE: the object's bytes into FILE."""
+    data = read_obj(args[0], args[1])
+    if data is None:
+        sys.exit("object %s is not in %s" % (args[1], args[0]))
+    with open(args[2], "wb") as f:
+        f.write(data)
+
+
+def has_obj_cmd(args):
+    sys.exit(0 if has_obj(args[0], args[1]) else 1)
+
+
+def obj_sha256(args):
+    """As `sha256sum < OBJECT` prints it."""
+    data = read_obj(args[0], args[1])
+    if data is None:
+        sys.exit("object %s is not in %s" % (args[1], args[0]))
+    print(hashlib.sha256(data).hexdigest() + "  -")
 
 
 def torn_check(args):
@@ -474,7 +593,8 @@ def json_field(args):
 
 COMMANDS = {"manifest": manifest, "mutate": mutate, "populate": populate, "gen-paths": gen_paths,
             "fsck": fsck, "current": lambda a: print(current(a[0])), "json-field": json_field,
-            "torn-check": torn_check}
+            "torn-check": torn_check, "has-obj": has_obj_cmd, "obj-sha256": obj_sha256,
+            "poke-obj": poke_obj, "drop-obj": drop_obj, "write-obj": write_obj}
 
 
 def serve():
@@ -491,6 +611,7 @@ def serve():
         outfile = None
         if words[0] == "-o":
             outfile, words = words[1], words[2:]
+        _packs.clear()  # the store changes between commands
         try:
             with contextlib.redirect_stdout(buf):
                 COMMANDS[words[0]](words[1:])

@@ -135,9 +135,9 @@ kill_a=$count_a kill_b=$count_b
 
 # The deterministic crash points: before CURRENT the previous generation
 # stays current (A); from CURRENT on the new one is (B). Each a few times.
-points=(object:1 object:5 trees generation current gc:1)
+points=(object:1 object:5 pack:1 trees generation current gc:1)
 for p in "${points[@]}"; do
-  case ${p%%:*} in object|trees|generation) want=A ;; *) want=B ;; esac
+  case ${p%%:*} in object|pack|trees|generation) want=A ;; *) want=B ;; esac
   for rep in 1 2 3; do
     next_state
     rc=0; FRACTFS_INTERNAL_CRASH=$p "$BIN/fractfs" sync --root "$ROOT" >"$T/sync.out" 2>&1 || rc=$?
@@ -157,7 +157,8 @@ fsck > "$M/fsck.json"
 f=$(<"$M/fsck.json")
 eq "[$((prev_gen - 2)), $((prev_gen - 1)), $prev_gen]" "$(h json-field "$M/fsck.json" generations)" "generation records kept (keep_generations = 3): $f"
 eq 0 "$(h json-field "$M/fsck.json" missing_count)" "objects missing: $f"
-eq 0 "$(h json-field "$M/fsck.json" unreferenced)" "objects no kept generation references, after a full sweep: $f"
+eq 0 "$(h json-field "$M/fsck.json" unreferenced)" "loose objects no kept generation references, after a full sweep: $f"
+eq "0 0" "$(h json-field "$M/fsck.json" sparse_packs) $(h json-field "$M/fsck.json" unindexed_packs)" "packs under half live, packs without an index, after a full sweep: $f"
 st 0 ff status --root "$ROOT"
 contains "$OUT" "generation        $prev_gen," "fractfs status after the crashes"
 echo "crash: restored state A $count_a times, B $count_b times in total (calibration, kills, crash points, final); ${SECONDS}s"

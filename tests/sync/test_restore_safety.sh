@@ -48,7 +48,7 @@ refused() {
 big_ids=$(id_of big.bin)
 second=$(cut -d, -f2 <<<"$big_ids")
 ok "big.bin has three chunks" test "$(tr ',' '\n' <<<"$big_ids" | wc -l)" -eq 3
-"$PY" -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(1000); f.write(b"XXXX")' "$(obj "$second")"
+h poke-obj "$STORE" "$second" 1000 XXXX
 refused corrupt-chunk "objects/${second:0:2}/${second:2}: corrupt, its content does not match its id (content of 'big.bin')"
 absent "$FROOT/big.bin"
 if [[ -n $MARK ]]; then
@@ -70,12 +70,12 @@ reset_store
 
 # ---------------------------------------------------------------- a missing chunk, a corrupt tree
 a_id=$(id_of a.txt)
-rm "$(obj "$a_id")"
+h drop-obj "$STORE" "$a_id"
 refused missing-chunk "objects/${a_id:0:2}/${a_id:2}: missing (content of 'a.txt')"
 absent "$FROOT/a.txt"
 reset_store
 dir_tree=$(id_of dir)
-sed -i 's/b\.txt$/c.txt/' "$(obj "$dir_tree")"
+h poke-obj "$STORE" "$dir_tree" "$(( $(h write-obj "$STORE" "$dir_tree" "$T/tree" && grep -bo 'b\.txt$' "$T/tree" | cut -d: -f1) ))" c
 refused corrupt-tree "objects/${dir_tree:0:2}/${dir_tree:2}: corrupt (content does not match its id)"
 eq ".fractfs.toml" "$(ls -A "$FROOT")" "nothing restored from a store with a corrupt tree"
 reset_store
@@ -89,7 +89,8 @@ int main(int c, char **v) { FILE *f = fopen(v[1], "rb"); static char b[1 << 24];
 XXH128_hash_t h = XXH3_128bits(b, n); printf("%%016llx%%016llx\\n", (unsigned long long)h.high64, (unsigned long long)h.low64); return 0; }\n' > "$T/xxh.c" &&
    cc -O1 -o "$T/xxh" "$T/xxh.c" 2>/dev/null; then
   # The helper agrees with fractfs on a real object.
-  eq "$a_id" "$("$T/xxh" "$T/store.orig/objects/${a_id:0:2}/${a_id:2}")" "XXH3-128 of a real object"
+  h write-obj "$T/store.orig" "$a_id" "$T/a.obj"
+  eq "$a_id" "$("$T/xxh" "$T/a.obj")" "XXH3-128 of a real object"
   # put FILE: stores FILE as an object; its id.
   put() { local id; id=$("$T/xxh" "$1"); mkdir -p "$STORE/objects/${id:0:2}"; cp "$1" "$(obj "$id")"; echo "$id"; }
   # make_current TREE-ID: a new generation with that root tree, made

@@ -34,6 +34,7 @@
 #include "sync/generation.hpp"
 #include "sync/model.hpp"
 #include "sync/object_id.hpp"
+#include "sync/pack_store.hpp"
 #include "sync/store.hpp"
 #include "sync/tree.hpp"
 #include "tests/unit/tmpdir.hpp"
@@ -433,6 +434,9 @@ class Site {
  public:
   struct Options {
     bool mem = false;  // a MemStore instead of the mount store
+    // With mem: the MemStore behind the pack layer, with tiny packs so
+    // that a few files make several (and collection compacts them).
+    bool packed = false;
     std::vector<std::string> dirs, ignore, local;
     long keep = 3;
   };
@@ -448,6 +452,7 @@ class Site {
     configure(o.dirs, o.ignore, o.local);
     if (o.mem) {
       mem = std::make_unique<MemStore>();
+      if (o.packed) packed = reopen_packed();
     } else {
       mount = open_mount_store(remote + "/" + cfg.checkpoint_subdir + "/.fractfs");
       probe = std::make_unique<ProbeStore>(*mount);
@@ -462,7 +467,14 @@ class Site {
     resolver.emplace(cfg);
   }
 
-  Store& store() { return mem ? static_cast<Store&>(*mem) : static_cast<Store&>(*probe); }
+  Store& store() {
+    if (packed) return *packed;
+    return mem ? static_cast<Store&>(*mem) : static_cast<Store&>(*probe);
+  }
+  // A new pack layer over the same MemStore: what a restarted process sees.
+  std::unique_ptr<Store> reopen_packed() {
+    return pack_objects(std::make_unique<ProbeStore>(*mem), PackOptions{4096, 1024, 3});
+  }
   StoreCounts& counts() { return mem ? static_cast<StoreCounts&>(*mem) : static_cast<StoreCounts&>(*probe); }
   void on_put(std::function<void(const std::string&, std::string_view)> fn) {
     if (mem) mem->before_put = std::move(fn);
@@ -544,6 +556,7 @@ class Site {
   std::unique_ptr<MemStore> mem;
   std::unique_ptr<Store> mount;
   std::unique_ptr<ProbeStore> probe;
+  std::unique_ptr<Store> packed;  // over mem
   Snapshot snap;
 };
 
