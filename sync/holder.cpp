@@ -66,8 +66,11 @@ void Holder::claim_lease(bool take_over, bool at_start) {
     throw;
   } catch (const std::exception& e) {
     // A store that cannot be written (read-only, unreachable): the restore
-    // decides whether the app starts; checkpoints will say what fails.
-    log_(true, std::string("cannot take the lease, this node checkpoints without it: ") + e.what());
+    // decides whether the app starts; checkpoints will say what fails, and
+    // the lease is tried again (keep_lease) until it is had.
+    log_(true, std::string("cannot take the lease, this node tries again before each checkpoint: ") + e.what());
+    take_over_ = take_over;
+    lease_retry_ = true;
     return;
   }
   if (take_over) log_(false, "took the lease over: this node checkpoints " + engine_.store().describe());
@@ -82,7 +85,7 @@ void Holder::claim_lease(bool take_over, bool at_start) {
 bool Holder::keep_lease() noexcept {
   if (lease_lost_.load()) return false;
   std::lock_guard<std::mutex> g(lease_mutex_);
-  if (!lease_.held()) return true;
+  if (!lease_.held()) return !lease_retry_.load() || retry_lease();
   try {
     if (lease_.renew()) return true;
   } catch (const std::exception& e) {
@@ -98,6 +101,25 @@ bool Holder::keep_lease() noexcept {
              "now on are not saved");
   lease_lost_ = true;  // the holder goes on answering, with that error
   return false;
+}
+
+// The lease that could not be taken at start (the store failed): taken
+// now, or found held by another node, which makes this one stop; a store
+// still failing is tried again next time. Called with lease_mutex_ held.
+bool Holder::retry_lease() noexcept {
+  try {
+    lease_.acquire(take_over_);
+    lease_retry_ = false;
+    log_(false, "took the lease: this node checkpoints " + engine_.store().describe());
+    return true;
+  } catch (const LeaseHeld& e) {
+    lease_retry_ = false;
+    log_(true, std::string(e.what()) + ". This node does not checkpoint: its changes are not saved");
+    lease_lost_ = true;
+    return false;
+  } catch (const std::exception&) {
+    return true;  // said when it first failed
+  }
 }
 
 // Renews the lease every third of its term, apart from the checkpoints: a
@@ -164,7 +186,8 @@ bool Holder::reconcile_due() const noexcept {
 }
 
 CheckpointReport Holder::take(bool full, Progress* progress) {
-  if (lease_lost_.load()) throw LeaseHeld("another node took the lease over: this node no longer checkpoints");
+  if (lease_retry_.load()) keep_lease();  // not taken at start: before this checkpoint commits anything
+  if (lease_lost_.load()) throw LeaseHeld("another node holds the lease: this node no longer checkpoints");
   prepare();
   drain();
   std::uint64_t drained_to = journal_ok_ ? journal_.consumed() : 0;
@@ -309,7 +332,7 @@ void Holder::claim_lease_here() noexcept {
       lease_lost_ = true;
     }
   }
-  if (lease_.held()) renewer_ = std::thread([this] { renew_loop(); });
+  if (lease_.held() || lease_retry_.load()) renewer_ = std::thread([this] { renew_loop(); });
 }
 
 void Holder::loop() noexcept {

@@ -45,7 +45,8 @@ class Holder {
   bool held() const noexcept { return lock_.held(); }
   // The node lease (sync/lease.hpp), before the restore: a node that may
   // not checkpoint should not start the app. Throws LeaseHeld; a store
-  // that cannot be written is logged, and the holder goes on without.
+  // that cannot be written is logged, and the lease is tried again before
+  // each checkpoint and by the renewer thread.
   // `at_start` on a node that has restored before: taken by the thread.
   void claim_lease(bool take_over, bool at_start = false);
   // The snapshot just restored: no need to load one.
@@ -95,6 +96,7 @@ class Holder {
   bool keep_lease() noexcept;
   void claim_lease_here() noexcept;
   void renew_loop() noexcept;
+  bool retry_lease() noexcept;
   void stop_renewing() noexcept;
 
   Engine& engine_;
@@ -130,6 +132,7 @@ class Holder {
   std::condition_variable renew_wake_;
   bool renew_stop_ = false;
   bool lease_later_ = false, take_over_ = false;
+  std::atomic<bool> lease_retry_{false};  // not taken at start (the store failed): tried again
   std::atomic<bool> lease_lost_{false};  // another node took it: no more checkpoints
 };
 

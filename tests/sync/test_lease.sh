@@ -121,6 +121,26 @@ run_node f "$F" -- true
 eq 0 "$RC" "a node after a clean exit: exit status (stderr: $ERR)"
 ok "it did not wait ($TOOK s)" test "$TOOK" -le 2
 
+# A lease that cannot be taken at start (here LEASE cannot be read: a
+# directory in its place) does not keep the app from running; the node
+# tries again, and takes it once the store lets it.
+H=$(node_root h)
+rm -f "$STORE/LEASE"
+mkdir "$STORE/LEASE"
+(cd "$H" && FRACTFS_NODE_ID=h exec setsid "$BIN/fractfs-run" --root "$H" -- \
+  bash -c 'echo up > up-h; while [[ ! -e stop-h ]]; do sleep 0.2; done') 2>"$T/h.err" &
+HPID=$!
+bg_track "$HPID"
+wait_until 20 test -e "$H/up-h" || check_fail "node h's app did not start: $(cat "$T/h.err")"
+wait_until 10 grep -q "cannot take the lease, this node tries again" "$T/h.err" || check_fail "node h did not say it has no lease: $(cat "$T/h.err")"
+rmdir "$STORE/LEASE"
+wait_until $((TERM_S * 3)) grep -q "^node h$" "$STORE/LEASE" 2>/dev/null || check_fail "node h did not take the lease once it could: $(cat "$T/h.err")"
+contains "$(cat "$T/h.err")" "took the lease: this node checkpoints" "node h says it took the lease"
+touch "$H/stop-h"
+RC=0
+wait "$HPID" || RC=$?
+eq 0 "$RC" "node h: exit status"
+
 # lease_seconds = 0: no lease at all.
 G=$(node_root g)
 sed -i "s|^lease_seconds = .*|lease_seconds = 0|" "$G/.fractfs.toml"
