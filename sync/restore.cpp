@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -40,8 +41,9 @@ class Restorer {
       : env_(env), opt_(opt), rep_(rep), model_(model), root_fd_(root_fd) {}
 
   void run() {
-    walk("", true);
-    parallel_for(files_.size(), worker_count(files_.size()), [&](std::size_t i, unsigned) { file(files_[i]); });
+    walk("", true, false);
+    parallel_for(files_.size(), worker_count(files_.size()),
+                 [&](std::size_t i, unsigned) { file(files_[i].first, files_[i].second); });
     if (!opt_.dry_run) finish_dirs();
     tally_.into(rep_);
   }
@@ -57,8 +59,9 @@ class Restorer {
     return t == Tier::local_synced || (is_dir && t == Tier::remote);
   }
 
-  // `exists`: the directory is on disk (in a dry run, one to be created is not).
-  void walk(const std::string& rel, bool exists) {
+  // `exists`: the directory is on disk (in a dry run, one to be created is
+  // not); `fresh`: this restore created it, so nothing is in it yet.
+  void walk(const std::string& rel, bool exists, bool fresh) {
     const Model::Dir* d = model_.dir(rel);
     if (!d) return;
     for (const auto& [name, e] : d->entries) {
@@ -69,9 +72,9 @@ class Restorer {
         continue;
       }
       switch (e.kind) {
-        case EntryKind::dir: directory(child, exists); break;
-        case EntryKind::symlink: symlink(child, e, exists); break;
-        case EntryKind::file: files_.push_back(child); break;
+        case EntryKind::dir: directory(child, exists && !fresh); break;
+        case EntryKind::symlink: symlink(child, e, exists && !fresh); break;
+        case EntryKind::file: files_.emplace_back(child, fresh); break;
       }
     }
   }
@@ -89,7 +92,7 @@ class Restorer {
         throw StoreError(fmt::format("cannot create {}/{}: {}", env_.cfg.root, rel, strerror(errno)));
     }
     dirs_.push_back(rel);
-    walk(rel, exists || !opt_.dry_run);
+    walk(rel, exists || !opt_.dry_run, !exists);
   }
 
   // Local state that wins over the checkpoint's entry, if any (counted).
@@ -164,18 +167,46 @@ class Restorer {
     place(tmp, rel);
   }
 
-  void file(const std::string& rel) {
+  // `fresh`: its directory was created by this restore (no need to look).
+  void file(const std::string& rel, bool fresh) {
     const Entry& e = *model_.find(rel);
     struct stat st;
-    bool exists = ::fstatat(root_fd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    bool exists = !fresh && ::fstatat(root_fd_, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     bool keep_log = false;
     if (log_of_database(rel, keep_log) ? keep_log && exists : keep_local(rel, e, exists, st)) return;
     ++tally_.files;
     tally_.bytes += e.size;
     if (opt_.progress) opt_.progress->add(1, e.size);
     if (opt_.dry_run) return;
-    write_file(rel, e);
+    if (exists || !write_new(rel, e)) write_file(rel, e);
     if (e.chunk_shift == kDatabaseChunkShift) drop_stale_sidecars(rel);
+  }
+
+  // A file not there yet, written as an unnamed file (O_TMPFILE) in its
+  // directory and linked under its name once complete: as safe as a
+  // temporary renamed in (a crash leaves nothing half-written under the
+  // name) at a third of the directory updates. False where the file system
+  // has no unnamed files, /proc is missing, or the name was taken
+  // meanwhile: the caller goes the temporary-and-rename way.
+  bool write_new(const std::string& rel, const Entry& e) {
+    std::size_t slash = rel.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : rel.substr(0, slash);
+    sys::Fd fd(sys::open_beneath(root_fd_, dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, e.mode & 0777));
+    if (fd.get() < 0) return false;
+    write_content(fd.get(), rel, e, false);
+    std::string proc = fmt::format("/proc/self/fd/{}", fd.get());
+    if (::linkat(AT_FDCWD, proc.c_str(), root_fd_, rel.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      if (errno == EEXIST || errno == ENOENT) return false;
+      throw StoreError(fmt::format("cannot create {}/{}: {}", env_.cfg.root, rel, strerror(errno)));
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return true;
+    if ((st.st_mode & 07777) != e.mode) {  // a default ACL, or bits the umask may not say
+      if (::fchmod(fd.get(), e.mode) != 0 || ::fstat(fd.get(), &st) != 0)
+        throw StoreError(fmt::format("cannot finish {}/{}: {}", env_.cfg.root, rel, strerror(errno)));
+    }
+    model_.set_local(rel, st.st_dev, st.st_ino, sys::ctime_ns(st));
+    return true;
   }
 
   void write_file(const std::string& rel, const Entry& e) {
@@ -183,28 +214,32 @@ class Restorer {
     int fd = sys::open_beneath(root_fd_, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) throw StoreError(fmt::format("cannot create {}/{}: {}", env_.cfg.root, tmp, strerror(errno)));
     try {
-      std::uint64_t written = 0;
-      for (const ObjectId& id : e.content) {
-        std::string data = fetch_object(env_.store, id, rel);
-        if (int err = sys::write_all(fd, data.data(), data.size()))
-          throw StoreError(fmt::format("cannot write {}/{}: {}", env_.cfg.root, rel, strerror(err)));
-        written += data.size();
-      }
-      if (written != e.size)
-        throw FormatError(fmt::format("{}: the checkpoint's chunks of '{}' hold {} bytes, not {}",
-                                      env_.store.describe(), rel, written, e.size));
-      struct timespec times[2] = {to_timespec(e.mtime_ns), to_timespec(e.mtime_ns)};
-      if (::fchmod(fd, e.mode) != 0 || ::futimens(fd, times) != 0 || ::close(fd) != 0) {
-        fd = -1;
+      write_content(fd, rel, e, true);
+      if (::close(std::exchange(fd, -1)) != 0)
         throw StoreError(fmt::format("cannot finish {}/{}: {}", env_.cfg.root, rel, strerror(errno)));
-      }
-      fd = -1;
       place(tmp, rel);
     } catch (...) {
       if (fd >= 0) ::close(fd);
       ::unlinkat(root_fd_, tmp.c_str(), 0);
       throw;
     }
+  }
+
+  // The entry's chunks (each checked against its id), mode and mtime.
+  void write_content(int fd, const std::string& rel, const Entry& e, bool chmod) {
+    std::uint64_t written = 0;
+    for (const ObjectId& id : e.content) {
+      std::string data = fetch_object(env_.store, id, rel);
+      if (int err = sys::write_all(fd, data.data(), data.size()))
+        throw StoreError(fmt::format("cannot write {}/{}: {}", env_.cfg.root, rel, strerror(err)));
+      written += data.size();
+    }
+    if (written != e.size)
+      throw FormatError(fmt::format("{}: the checkpoint's chunks of '{}' hold {} bytes, not {}",
+                                    env_.store.describe(), rel, written, e.size));
+    struct timespec times[2] = {to_timespec(e.mtime_ns), to_timespec(e.mtime_ns)};
+    if ((chmod && ::fchmod(fd, e.mode) != 0) || ::futimens(fd, times) != 0)
+      throw StoreError(fmt::format("cannot finish {}/{}: {}", env_.cfg.root, rel, strerror(errno)));
   }
 
   // Renames a finished temporary over `rel` and notes the new identity.
@@ -239,7 +274,8 @@ class Restorer {
   Model& model_;
   int root_fd_;
   Tally tally_;
-  std::vector<std::string> files_, dirs_;
+  std::vector<std::pair<std::string, bool>> files_;  // and whether its directory is fresh
+  std::vector<std::string> dirs_;
   std::mutex notes_mu_;
 };
 

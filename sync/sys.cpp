@@ -77,7 +77,7 @@ int open_beneath(int dir_fd, const std::string& rel, int flags, mode_t mode) noe
   if (!no_openat2.load(std::memory_order_relaxed)) {
     struct open_how how{};
     how.flags = static_cast<std::uint64_t>(flags);
-    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
     long fd;
     do fd = ::syscall(SYS_openat2, dir_fd, rel.c_str(), &how, sizeof how);

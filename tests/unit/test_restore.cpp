@@ -70,6 +70,12 @@ void populate(Site& s, bool big = false) {
   s.write("big.bin", big ? pattern(9000000, 1) : pattern(kChunkSize + 1, 1));
   s.write("secret", "mode 600", 0600);
   s.write("tool", "#!/bin/sh\n", 0755);
+  // Modes the umask takes from a new file (0666), or that open() does not
+  // set (set-user-ID): restored all the same.
+  s.write("shared", "mode 666", 0666);
+  s.write("readonly", "mode 444", 0444);
+  s.write("suid", "mode 4755", 04755);
+  for (auto [rel, mode] : {std::pair{"shared", 0666}, {"suid", 04755}}) REQUIRE(::chmod(s.path(rel).c_str(), mode) == 0);
   s.mkdir("emptydir");
   s.mkdir("a/b/c");
   s.write("a/b/c/deep.txt", "deep");
