@@ -165,10 +165,12 @@ assert_contains "$OUT" "fractfs status"
 expect_status 0 run -- true
 chmod 000 "$T/store/remote/_checkpoint/.fractfs" 2>/dev/null || true
 if [[ $(id -u) == 0 ]]; then
-  # root ignores modes: make the store's object directory a file instead.
+  # root ignores modes: make the store's object and pack directories files instead.
   chmod 755 "$T/store/remote/_checkpoint/.fractfs"
-  rm -rf "$T/store/remote/_checkpoint/.fractfs/objects"
-  echo x > "$T/store/remote/_checkpoint/.fractfs/objects"
+  for d in objects packs; do
+    rm -rf "$T/store/remote/_checkpoint/.fractfs/$d"
+    echo x > "$T/store/remote/_checkpoint/.fractfs/$d"
+  done
 fi
 expect_status 75 run -- sh -c 'echo new > new.txt'
 assert_contains "$OUT" "final checkpoint failed"
