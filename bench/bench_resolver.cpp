@@ -18,8 +18,8 @@ namespace {
 // brackets and a negation, split between [ignore] and [local].
 std::vector<std::string> patterns(int n) {
   static const char* kShapes[] = {
-      "*.tmp%d",        "cache%d/",       "/build%d",        "logs%d/*.log",   "**/node_modules%d",
-      "*.sw[op]%d",     "!keep%d.tmp",    "data/**/scratch%d", "manifest%d.json", "*.sqlite%d",
+      "*.tmp%d",    "cache%d/",    "/build%d",          "logs%d/*.log",    "**/node_modules%d",
+      "*.sw[op]%d", "!keep%d.tmp", "data/**/scratch%d", "manifest%d.json", "*.sqlite%d",
   };
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) {
@@ -59,9 +59,9 @@ double ns_per_call(const Resolver& r, const std::vector<std::string>& paths) {
 int main() {
   const std::vector<std::pair<const char*, std::vector<std::string>>> sets = {
       {"short (~20 chars)", {"src/app/main.py", "data/blobs/a.bin", "README.md", "x/y.tmp0"}},
-      {"60 chars", {"data/blobs/2024/11/21/part-00001-of-00064.snappy.parquet",
-                    "services/api/handlers/v2/orders/create_order_handler.py",
-                    "data/blobs/tables/events/manifest3.json.bak.tmp0"}},
+      {"60 chars",
+       {"data/blobs/2024/11/21/part-00001-of-00064.snappy.parquet",
+        "services/api/handlers/v2/orders/create_order_handler.py", "data/blobs/tables/events/manifest3.json.bak.tmp0"}},
       {"deep (~200 chars)",
        {"data/blobs/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v/w/x/y/z/aa/bb/cc/dd/ee/ff/gg/hh/ii/jj/kk/"
         "ll/mm/nn/oo/pp/qq/rr/ss/tt/uu/vv/ww/xx/yy/zz/file-with-a-rather-long-name.parquet"}},

@@ -50,11 +50,9 @@ using Clock = std::chrono::steady_clock;
 
 // Set in the measuring child's environment: the tree its parent built.
 constexpr const char* kTreeVar = "BENCH_SHIM_TREE";  // no FRACTFS_ prefix: the shim warns about those
-constexpr char kPayload[] = "0123456789abcdef";  // 16 bytes
+constexpr char kPayload[] = "0123456789abcdef";      // 16 bytes
 
-double ns_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
-}
+double ns_since(Clock::time_point t0) { return std::chrono::duration<double, std::nano>(Clock::now() - t0).count(); }
 
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "bench_shim: %s\n", what.c_str());
@@ -125,8 +123,9 @@ Options parse(int argc, char** argv) {
     else if (a == "--spawns") o.spawns = to_int(a, value());
     else if (a == "--tmpdir") o.tmpdir = value();
     else if (!a.empty() && a[0] != '-') o.out = a;
-    else die("usage: bench_shim [--lib LIB] [--forwarder SO] [--out MD] [--data DAT] "
-             "[--chunks N] [--calls N] [--spawns N] [--tmpdir DIR]");
+    else
+      die("usage: bench_shim [--lib LIB] [--forwarder SO] [--out MD] [--data DAT] "
+          "[--chunks N] [--calls N] [--spawns N] [--tmpdir DIR]");
   }
   set_defaults(o);
   return o;
@@ -166,9 +165,7 @@ struct Tree {
   std::string top, root, remote, outside, root2;
 };
 
-Tree tree_at(const std::string& top) {
-  return {top, top + "/root", top + "/remote", top + "/outside", top + "/root2"};
-}
+Tree tree_at(const std::string& top) { return {top, top + "/root", top + "/remote", top + "/outside", top + "/root2"}; }
 
 Tree make_tree(const std::string& tmpdir) {
   std::string tmpl = tmpdir + "/fractfs-bench.XXXXXX";
@@ -176,12 +173,10 @@ Tree make_tree(const std::string& tmpdir) {
   Tree t = tree_at(real_path(tmpl));
   for (const std::string& d : {t.root + "/data/blobs", t.remote + "/data/blobs", t.outside, t.root2 + "/data"})
     mkdirs(d);
-  write_file(t.root + "/.fractfs.toml",
-             "remote_root = \"" + t.remote + "\"\n[dirs]\npaths = [\"data/blobs\"]\n");
+  write_file(t.root + "/.fractfs.toml", "remote_root = \"" + t.remote + "\"\n[dirs]\npaths = [\"data/blobs\"]\n");
   write_file(t.remote + "/data/blobs/f", kPayload);  // only in the remote half
   write_file(t.outside + "/f", kPayload);
-  if (::symlink((t.remote + "/data/blobs").c_str(), (t.root2 + "/data/blobs").c_str()) != 0)
-    die_errno("symlink");
+  if (::symlink((t.remote + "/data/blobs").c_str(), (t.root2 + "/data/blobs").c_str()) != 0) die_errno("symlink");
   return t;
 }
 
@@ -251,28 +246,32 @@ struct Via {
 
 // Each checks its result, on both sides alike: a wrong answer is a failure.
 struct StatHit {
-  template <class S> void operator()(const S& s, const char* p) const {
+  template <class S>
+  void operator()(const S& s, const char* p) const {
     struct stat st;
     if (s.stat(p, &st) != 0) die_errno(std::string("stat ") + p);
   }
 };
 
 struct StatMiss {
-  template <class S> void operator()(const S& s, const char* p) const {
+  template <class S>
+  void operator()(const S& s, const char* p) const {
     struct stat st;
     if (s.stat(p, &st) == 0 || errno != ENOENT) die(std::string("stat of missing file: ") + p);
   }
 };
 
 struct OpenClose {
-  template <class S> void operator()(const S& s, const char* p) const {
+  template <class S>
+  void operator()(const S& s, const char* p) const {
     int fd = s.open(p, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0 || s.close(fd) != 0) die_errno(std::string("open+close ") + p);
   }
 };
 
 struct CreateCycle {
-  template <class S> void operator()(const S& s, const char* p) const {
+  template <class S>
+  void operator()(const S& s, const char* p) const {
     int fd = s.open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     bool ok = fd >= 0 && s.write(fd, kPayload, 16) == 16;
     ok = fd >= 0 && s.close(fd) == 0 && ok;
@@ -374,28 +373,58 @@ Result interleave(const Timed& a, const Timed& b, const Plan& plan) {
 // ------------------------------------------------------------ comparisons
 
 struct Comparison {
-  const char* key;            // the chart's legend
-  const char* a_name;         // column heads
+  const char* key;     // the chart's legend
+  const char* a_name;  // column heads
   const char* b_name;
   Leg a, b;
-  double target;              // 0: none (calibration, information)
-  bool strict;                // the target is "< target", not "<= target"
-  std::vector<Result> rows;   // one per operation
+  double target;             // 0: none (calibration, information)
+  bool strict;               // the target is "< target", not "<= target"
+  std::vector<Result> rows;  // one per operation
 };
 
 std::vector<Comparison> comparisons(const Tree& t) {
   std::string blobs = "/data/blobs";
   return {
-      {"a: shim/native, outside", "native", "shim", {Side::native, t.outside}, {Side::shim, t.outside}, 1.03, false,
+      {"a: shim/native, outside",
+       "native",
+       "shim",
+       {Side::native, t.outside},
+       {Side::shim, t.outside},
+       1.03,
+       false,
        {}},
-      {"a: forwarder/native, outside", "native", "forwarder", {Side::native, t.outside},
-       {Side::forwarder, t.outside}, 0, false, {}},
-      {"b: shim/native, redirected", "native (physical)", "shim", {Side::native, t.remote + blobs},
-       {Side::shim, t.root + blobs}, 1.15, false, {}},
-      {"c: symlink/native", "native (physical)", "native via symlink", {Side::native, t.remote + blobs},
-       {Side::native, t.root2 + blobs}, 0, false, {}},
-      {"c: shim/symlink", "native via symlink", "shim", {Side::native, t.root2 + blobs},
-       {Side::shim, t.root + blobs}, 1.0, true, {}},
+      {"a: forwarder/native, outside",
+       "native",
+       "forwarder",
+       {Side::native, t.outside},
+       {Side::forwarder, t.outside},
+       0,
+       false,
+       {}},
+      {"b: shim/native, redirected",
+       "native (physical)",
+       "shim",
+       {Side::native, t.remote + blobs},
+       {Side::shim, t.root + blobs},
+       1.15,
+       false,
+       {}},
+      {"c: symlink/native",
+       "native (physical)",
+       "native via symlink",
+       {Side::native, t.remote + blobs},
+       {Side::native, t.root2 + blobs},
+       0,
+       false,
+       {}},
+      {"c: shim/symlink",
+       "native via symlink",
+       "shim",
+       {Side::native, t.root2 + blobs},
+       {Side::shim, t.root + blobs},
+       1.0,
+       true,
+       {}},
   };
 }
 
@@ -471,7 +500,7 @@ constexpr double kStartTarget = 0.15;  // ms added by the library
 struct Variant {
   std::string name;
   Env env;
-  double target;       // 0: none
+  double target;  // 0: none
   double median_ms = 0;
   double added_ms = 0;  // median of the per-round differences to the first variant
 };
@@ -527,8 +556,8 @@ std::string table(const Comparison& c) {
   s += "|---|---:|---:|---:|---:|---|\n";
   for (int op = 0; op < kNumOps; ++op) {
     const Result& r = c.rows[static_cast<std::size_t>(op)];
-    s += fmt("| %s | %.0f | %.0f | %.3f (%.3f–%.3f) | %s | %s |\n", kOps[op].name, r.a_ns, r.b_ns, r.ratio, r.q1,
-             r.q3, target.c_str(), verdict(c, r.ratio).c_str());
+    s += fmt("| %s | %.0f | %.0f | %.3f (%.3f–%.3f) | %s | %s |\n", kOps[op].name, r.a_ns, r.b_ns, r.ratio, r.q1, r.q3,
+             target.c_str(), verdict(c, r.ratio).c_str());
   }
   return s + "\n";
 }
@@ -536,11 +565,10 @@ std::string table(const Comparison& c) {
 std::string start_row(const Variant& v, bool first) {
   if (first) return fmt("| %s | %.3f | — | — | — |\n", v.name.c_str(), v.median_ms);
   std::string target = v.target == 0 ? "—" : fmt("< %.2f ms", v.target);
-  std::string res = v.target == 0 ? "—"
+  std::string res = v.target == 0           ? "—"
                     : v.added_ms < v.target ? "met"
                                             : fmt("**not met** (+%.3f ms)", v.added_ms - v.target);
-  return fmt("| %s | %.3f | %+.3f | %s | %s |\n", v.name.c_str(), v.median_ms, v.added_ms, target.c_str(),
-             res.c_str());
+  return fmt("| %s | %.3f | %+.3f | %s | %s |\n", v.name.c_str(), v.median_ms, v.added_ms, target.c_str(), res.c_str());
 }
 
 std::string start_table(const std::vector<Variant>& vs) {
@@ -571,11 +599,12 @@ std::string header(const Options& o, const Tree& t, const std::string& bound) {
   s += "Library: `" + o.lib + "`; the plain calls are bound to `" + bound + "`.\n";
   s += "Trees under `" + t.top + "` (" + fs_type(t.top) + "; REMOTE on the same file system); ";
   s += "ROOT's `.fractfs.toml`: `remote_root = REMOTE`, `[dirs] paths = [\"data/blobs\"]`; cwd = ROOT.\n\n";
-  s += fmt("Method: one process under LD_PRELOAD; per comparison and operation, %d chunk pairs of %d calls, "
-           "A and B alternating in ABBA order (create+unlink: %d calls a chunk). *ns* = median over chunks of "
-           "the mean ns per call; *ratio* = **median over chunk pairs of (B chunk / A chunk)**, with its "
-           "interquartile range.\n\n",
-           o.chunks, o.calls, std::max(2, o.calls / kOps[kNumOps - 1].fewer));
+  s +=
+      fmt("Method: one process under LD_PRELOAD; per comparison and operation, %d chunk pairs of %d calls, "
+          "A and B alternating in ABBA order (create+unlink: %d calls a chunk). *ns* = median over chunks of "
+          "the mean ns per call; *ratio* = **median over chunk pairs of (B chunk / A chunk)**, with its "
+          "interquartile range.\n\n",
+          o.chunks, o.calls, std::max(2, o.calls / kOps[kNumOps - 1].fewer));
   return s;
 }
 
@@ -584,7 +613,8 @@ std::string report(const Options& o, const Tree& t, const std::string& bound, co
   std::string s = header(o, t, bound);
   s += "## (a) Outside the root: shim vs native, path `OUTSIDE/x`\n\n" + table(cs[0]);
   s += "Calibration: a bare forwarding wrapper (`forwarder.so`, dlopen RTLD_LOCAL, forwarding to libc) vs "
-       "native.\n\n" + table(cs[1]);
+       "native.\n\n" +
+       table(cs[1]);
   s += "## (b) Redirected: shim on `ROOT/data/blobs/x` vs native on `REMOTE/data/blobs/x`\n\n" + table(cs[2]);
   s += "## (c) The Python package's way: a directory symlink `ROOT2/data/blobs -> REMOTE/data/blobs`\n\n";
   s += "Native through the symlink vs native on the physical path:\n\n" + table(cs[3]);
@@ -598,8 +628,9 @@ std::string report(const Options& o, const Tree& t, const std::string& bound, co
 
 // Rows for bench/chart.gp: index 0 the ratios, index 1 the process start.
 std::string chart_data(const std::vector<Comparison>& cs, const std::vector<Variant>& st) {
-  std::string s = "# written by bench_shim for bench/chart.gp\n"
-                  "# op comp ratio p25 p75 target \"operation\" \"comparison\"\n";
+  std::string s =
+      "# written by bench_shim for bench/chart.gp\n"
+      "# op comp ratio p25 p75 target \"operation\" \"comparison\"\n";
   for (int op = 0; op < kNumOps; ++op)
     for (std::size_t c = 0; c < cs.size(); ++c) {
       const Result& r = cs[c].rows[static_cast<std::size_t>(op)];
@@ -660,9 +691,21 @@ int run_measure(const Options& o, const Tree& t) {
 }
 
 std::vector<std::string> child_args(const Options& o) {
-  return {self_exe(), "--lib", o.lib, "--forwarder", o.forwarder, "--out", o.out, "--data", o.data,
-          "--chunks", std::to_string(o.chunks), "--calls", std::to_string(o.calls),
-          "--spawns", std::to_string(o.spawns)};
+  return {self_exe(),
+          "--lib",
+          o.lib,
+          "--forwarder",
+          o.forwarder,
+          "--out",
+          o.out,
+          "--data",
+          o.data,
+          "--chunks",
+          std::to_string(o.chunks),
+          "--calls",
+          std::to_string(o.calls),
+          "--spawns",
+          std::to_string(o.spawns)};
 }
 
 // Builds the trees, runs the measuring half under the library, cleans up.

@@ -10,8 +10,8 @@
 namespace fractfs::cli {
 
 struct Option {
-  std::string_view long_name;   // "root" for --root
-  char short_name = 0;          // 'v' for -v, 0 for none
+  std::string_view long_name;  // "root" for --root
+  char short_name = 0;         // 'v' for -v, 0 for none
   bool takes_value = false;
 };
 
@@ -34,8 +34,7 @@ struct Args {
 // Parses argv[first..argc). "--" ends option parsing; with `stop_at_positional`
 // the first non-option argument also does (fractfs-run's COMMAND). Throws
 // UsageError naming the offending argument.
-Args parse_args(int argc, char** argv, int first, const std::vector<Option>& options,
-                bool stop_at_positional = false);
+Args parse_args(int argc, char** argv, int first, const std::vector<Option>& options, bool stop_at_positional = false);
 
 // Exit statuses shared by every command.
 inline constexpr int kExitOk = 0;

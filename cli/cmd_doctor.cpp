@@ -57,13 +57,19 @@ void probe_objects(Store& store, std::vector<Finding>& out) {
     }
     return out.back().ok;
   };
-  if (!step("write", [&] { store.put(key, data); return std::string(); })) return;
+  if (!step("write", [&] {
+        store.put(key, data);
+        return std::string();
+      }))
+    return;
   step("read", [&]() -> std::string {
     auto back = store.get(key);
     if (!back) return "the probe object written a moment ago is missing";
-    if (*back != data) return fmt::format("the probe object came back different ({} bytes of {})", back->size(), data.size());
+    if (*back != data)
+      return fmt::format("the probe object came back different ({} bytes of {})", back->size(), data.size());
     std::string part;
-    store.load(key, [&](std::string_view b) { part.append(b); }, Range{1000, 5000});
+    store.load(
+        key, [&](std::string_view b) { part.append(b); }, Range{1000, 5000});
     if (part != data.substr(1000, 5000)) return "a ranged read of the probe object came back wrong";
     return {};
   });
@@ -83,8 +89,10 @@ void probe_conditional(Store& store, std::vector<Finding>& out) {
     SwapResult a = store.swap_pointer(key, std::nullopt, "first " + key);
     SwapResult b = store.swap_pointer(key, std::nullopt, "second " + key);
     if (!a.won) detail = "creating a new pointer failed";
-    else if (b.won) detail = "a second create-only write also won: the server ignores If-None-Match, so two nodes "
-                             "could both think they switched the generation; use a store with conditional writes";
+    else if (b.won)
+      detail =
+          "a second create-only write also won: the server ignores If-None-Match, so two nodes "
+          "could both think they switched the generation; use a store with conditional writes";
     if (detail.empty()) {
       SwapResult c = store.swap_pointer(key, a.current->version, "third " + key);
       SwapResult d = store.swap_pointer(key, a.current->version, "fourth " + key);
@@ -97,7 +105,8 @@ void probe_conditional(Store& store, std::vector<Finding>& out) {
   } catch (const std::exception& e) {
     detail = e.what();
   }
-  out.push_back({"conditional write", detail.empty(), detail.empty() ? "create-only and compare-and-swap work" : detail});
+  out.push_back(
+      {"conditional write", detail.empty(), detail.empty() ? "create-only and compare-and-swap work" : detail});
 }
 
 void print(const std::vector<Finding>& all, bool json) {
@@ -141,8 +150,8 @@ int cmd_doctor(int argc, char** argv) {
       probe_objects(*store, all);
       probe_conditional(*store, all);
       auto cur = read_current(*store);
-      all.push_back({"checkpoints", true, cur ? fmt::format("generation {} is current", cur->generation)
-                                              : std::string("none yet")});
+      all.push_back({"checkpoints", true,
+                     cur ? fmt::format("generation {} is current", cur->generation) : std::string("none yet")});
       std::string holder = cfg.lease_seconds > 0 ? Lease::describe_holder(*store) : "no lease (lease_seconds = 0)";
       all.push_back({"lease", true, holder.empty() ? std::string("nobody holds it") : holder});
     } catch (const std::exception& e) {

@@ -85,8 +85,7 @@ void detach() {
 }  // namespace
 
 int cmd_helper(int argc, char** argv) {
-  Args args = parse_args(argc, argv, 1,
-                         {kRootOption, kHelpOption, {"ready-fd", 0, true}, {"foreground", 0, false}});
+  Args args = parse_args(argc, argv, 1, {kRootOption, kHelpOption, {"ready-fd", 0, true}, {"foreground", 0, false}});
   if (args.has("help")) return std::fputs(kHelp, stdout), kExitOk;
   helper::Options opt;
   if (args.has("ready-fd")) opt.ready_fd = std::stoi(args.get("ready-fd"));

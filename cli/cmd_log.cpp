@@ -35,22 +35,33 @@ int cmd_log(int argc, char** argv) {
   std::vector<RecordKey> gens = cur ? chain(store, *cur, list_generations(store), 1) : std::vector<RecordKey>();
   bool json = args.has("json");
   std::string array;
-  if (!json) std::printf("%-10s %-20s %10s %10s %10s %9s\n", "generation", "time (UTC)", "files", "bytes", "uploaded", "seconds");
+  if (!json)
+    std::printf("%-10s %-20s %10s %10s %10s %9s\n", "generation", "time (UTC)", "files", "bytes", "uploaded",
+                "seconds");
   for (const RecordKey& k : gens) {
     Generation g = read_generation(store, k.number, k.tag);
     bool current = cur && g.number == cur->generation;
     if (json) {
       JsonObject o;
-      o.add("generation", g.number).add("current", current).add("time", sys::utc_time(g.time_ns)).add("files", g.files)
-          .add("dirs", g.dirs).add("symlinks", g.symlinks).add("bytes", g.bytes).add("new_bytes", g.new_bytes)
-          .add("duration", g.duration).add("full", g.full).add("dirty", g.dirty).add("host", g.host);
+      o.add("generation", g.number)
+          .add("current", current)
+          .add("time", sys::utc_time(g.time_ns))
+          .add("files", g.files)
+          .add("dirs", g.dirs)
+          .add("symlinks", g.symlinks)
+          .add("bytes", g.bytes)
+          .add("new_bytes", g.new_bytes)
+          .add("duration", g.duration)
+          .add("full", g.full)
+          .add("dirty", g.dirty)
+          .add("host", g.host);
       array += (array.empty() ? "" : ", ") + o.str();
       continue;
     }
     std::printf("%-10llu %-20s %10llu %10s %10s %9.3f%s\n", static_cast<unsigned long long>(g.number),
                 sys::utc_time(g.time_ns).c_str(), static_cast<unsigned long long>(g.files),
-                human_bytes(static_cast<double>(g.bytes)).c_str(), human_bytes(static_cast<double>(g.new_bytes)).c_str(),
-                g.duration, current ? "  (current)" : "");
+                human_bytes(static_cast<double>(g.bytes)).c_str(),
+                human_bytes(static_cast<double>(g.new_bytes)).c_str(), g.duration, current ? "  (current)" : "");
   }
   if (json) std::printf("[%s]\n", array.c_str());
   else if (gens.empty()) std::printf("(no generations yet)\n");

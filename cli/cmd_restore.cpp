@@ -54,8 +54,9 @@ std::uint64_t parse_generation(const std::string& text) {
 }  // namespace
 
 int cmd_restore(int argc, char** argv) {
-  Args args = parse_args(argc, argv, 1,
-                         {kRootOption, kHelpOption, {"generation", 0, true}, {"overwrite", 0, false}, {"dry-run", 'n', false}});
+  Args args =
+      parse_args(argc, argv, 1,
+                 {kRootOption, kHelpOption, {"generation", 0, true}, {"overwrite", 0, false}, {"dry-run", 'n', false}});
   if (args.has("help")) return std::fputs(kHelp, stdout), kExitOk;
   if (!args.positional.empty()) throw UsageError("restore takes no arguments");
   RestoreOptions opt;
@@ -68,11 +69,12 @@ int cmd_restore(int argc, char** argv) {
   };
   Holder holder(*engine, say);
   if (!opt.dry_run && !holder.try_acquire())
-    throw std::runtime_error(fmt::format("the app is running (holder pid {}): stop it before restoring",
-                                         holder_pid(engine->state())));
+    throw std::runtime_error(
+        fmt::format("the app is running (holder pid {}): stop it before restoring", holder_pid(engine->state())));
   if (!engine->state().ensure()) throw std::runtime_error("cannot create " + engine->state().dir());
   FileLock lock;
-  if (!lock.acquire(engine->state().path("restore.lock"))) throw std::runtime_error("cannot lock " + engine->state().path("restore.lock"));
+  if (!lock.acquire(engine->state().path("restore.lock")))
+    throw std::runtime_error("cannot lock " + engine->state().path("restore.lock"));
   Progress progress("restore", true);
   opt.progress = &progress;
   Snapshot snap;
@@ -84,8 +86,8 @@ int cmd_restore(int argc, char** argv) {
     if (snap.current.number != r.generation) {  // an older one: current again
       holder.adopt(std::move(snap));
       CheckpointReport c = holder.checkpoint_here(true, nullptr);
-      std::printf("generation %llu is current again, as generation %llu\n", static_cast<unsigned long long>(r.generation),
-                  static_cast<unsigned long long>(c.generation.number));
+      std::printf("generation %llu is current again, as generation %llu\n",
+                  static_cast<unsigned long long>(r.generation), static_cast<unsigned long long>(c.generation.number));
     }
   }
   return kExitOk;

@@ -64,8 +64,12 @@ void print_json(Engine& engine, const Facts& f) {
   o.add("root", engine.cfg().root).add("remote", engine.cfg().remote_root).add("store", engine.store().describe());
   if (f.current) {
     const Generation& g = *f.current;
-    o.add("generation", g.number).add("generation_time", sys::utc_time(g.time_ns)).add("files", g.files)
-        .add("dirs", g.dirs).add("symlinks", g.symlinks).add("bytes", g.bytes);
+    o.add("generation", g.number)
+        .add("generation_time", sys::utc_time(g.time_ns))
+        .add("files", g.files)
+        .add("dirs", g.dirs)
+        .add("symlinks", g.symlinks)
+        .add("bytes", g.bytes);
   } else {
     o.add_null("generation");
   }
@@ -111,14 +115,17 @@ void print_text(Engine& engine, const Facts& f) {
   }
   const Status& s = f.status;
   if (s.time_ns)
-    std::printf("last checkpoint   %s, took %.3f s%s\n", when(s.time_ns).c_str(), s.duration,
-                s.dirty ? fmt::format(", {} file(s) kept at an older version (changing while read)", s.dirty).c_str()
-                        : "");
+    std::printf(
+        "last checkpoint   %s, took %.3f s%s\n", when(s.time_ns).c_str(), s.duration,
+        s.dirty ? fmt::format(", {} file(s) kept at an older version (changing while read)", s.dirty).c_str() : "");
   for (const std::string& u : s.unsettled) std::printf("not consistent    %s\n", u.c_str());
   if (f.pending >= 0)
     std::printf("changed since     %ld path(s)%s\n", f.pending, f.pending_lost ? " or more (a full walk is due)" : "");
-  if (!s.last_error.empty()) std::printf("last error        %s: %s\n", when(s.last_error_ns).c_str(), s.last_error.c_str());
-  if (f.holder) std::printf("holder            pid %ld%s\n", f.holder, s.holder_since_ns ? (", since " + when(s.holder_since_ns)).c_str() : "");
+  if (!s.last_error.empty())
+    std::printf("last error        %s: %s\n", when(s.last_error_ns).c_str(), s.last_error.c_str());
+  if (f.holder)
+    std::printf("holder            pid %ld%s\n", f.holder,
+                s.holder_since_ns ? (", since " + when(s.holder_since_ns)).c_str() : "");
   else std::printf("holder            none (the app is not running)\n");
   if (!f.lease.empty()) std::printf("lease             %s\n", f.lease.c_str());
   std::printf("local_synced      %s\n", tally(f.tiers.local_synced).c_str());

@@ -30,12 +30,16 @@ constexpr const char* kHelp =
 constexpr double kWaitForLock = 600;
 
 void report(std::uint64_t generation, bool committed, double seconds, std::uint64_t dirty) {
-  if (committed) std::printf("checkpoint: generation %llu committed in %.3f s\n", static_cast<unsigned long long>(generation), seconds);
-  else if (generation) std::printf("checkpoint: nothing changed, generation %llu stays current (%.3f s)\n",
-                                   static_cast<unsigned long long>(generation), seconds);
+  if (committed)
+    std::printf("checkpoint: generation %llu committed in %.3f s\n", static_cast<unsigned long long>(generation),
+                seconds);
+  else if (generation)
+    std::printf("checkpoint: nothing changed, generation %llu stays current (%.3f s)\n",
+                static_cast<unsigned long long>(generation), seconds);
   else std::printf("checkpoint: nothing to checkpoint (%.3f s)\n", seconds);
-  if (dirty) std::printf("note: %llu file(s) changed while being read; their previous version was kept\n",
-                         static_cast<unsigned long long>(dirty));
+  if (dirty)
+    std::printf("note: %llu file(s) changed while being read; their previous version was kept\n",
+                static_cast<unsigned long long>(dirty));
 }
 
 // Through the holder's socket; false when no holder answers there.
@@ -74,9 +78,8 @@ int cmd_sync(int argc, char** argv) {
     if (ask_holder(*engine, full)) return kExitOk;
     long pid = holder_pid(engine->state());
     if (sys::seconds_now() > give_up)
-      throw std::runtime_error(fmt::format("the app's holder (pid {}) neither answers on {} nor lets go of {}",
-                                           pid, engine->state().path("holder.sock"),
-                                           engine->state().path("holder.lock")));
+      throw std::runtime_error(fmt::format("the app's holder (pid {}) neither answers on {} nor lets go of {}", pid,
+                                           engine->state().path("holder.sock"), engine->state().path("holder.lock")));
     if (!said) std::fprintf(stderr, "fractfs: waiting for the app's holder (pid %ld) to finish its checkpoint\n", pid);
     said = true;
     ::usleep(100000);

@@ -6,11 +6,11 @@
 namespace fractfs::cli {
 
 enum class ProgramKind {
-  dynamic,   // a dynamically linked ELF program: the shim sees its calls
-  static_,   // statically linked: no dynamic loader, so no LD_PRELOAD
-  go,        // a Go program: makes its file system calls without libc
-  script,    // "#!" script: what counts is its interpreter
-  unknown,   // not found, unreadable, or not ELF
+  dynamic,  // a dynamically linked ELF program: the shim sees its calls
+  static_,  // statically linked: no dynamic loader, so no LD_PRELOAD
+  go,       // a Go program: makes its file system calls without libc
+  script,   // "#!" script: what counts is its interpreter
+  unknown,  // not found, unreadable, or not ELF
 };
 
 // Looks `command` up in PATH as execvp would, and inspects the file.

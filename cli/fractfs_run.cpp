@@ -102,15 +102,18 @@ void warn_about(const std::string& command) {
   std::string file;
   switch (probe_program(command, &file)) {
     case ProgramKind::static_:
-      std::fprintf(stderr, "fractfs-run: warning: %s is statically linked: LD_PRELOAD cannot see its file "
-                   "calls, so nothing it does is redirected or tracked\n", file.c_str());
+      std::fprintf(stderr,
+                   "fractfs-run: warning: %s is statically linked: LD_PRELOAD cannot see its file "
+                   "calls, so nothing it does is redirected or tracked\n",
+                   file.c_str());
       break;
     case ProgramKind::go:
-      std::fprintf(stderr, "fractfs-run: warning: %s is a Go program: it makes its file calls without libc, "
-                   "so fractfs cannot redirect or track them\n", file.c_str());
+      std::fprintf(stderr,
+                   "fractfs-run: warning: %s is a Go program: it makes its file calls without libc, "
+                   "so fractfs cannot redirect or track them\n",
+                   file.c_str());
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -167,7 +170,8 @@ std::unique_ptr<Holder> take_charge(Engine& engine, bool verbose, std::vector<st
     r = ensure_restored(engine, &snap, &progress);
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("cannot restore the checkpoint, so the app is not started "
-                                         "(it would run on cold state): ") + e.what());
+                                         "(it would run on cold state): ") +
+                             e.what());
   }
   progress.finish();
   const RestoreReport& rr = r.restore;
@@ -229,8 +233,9 @@ int run(const Args& args) {
     ::_exit(rc == kExitOk ? kExitNotSaved : rc);  // the checkpoint thread is still running: no destructors
   }
   if (rc == kExitOk && !saved) {
-    say(true, "the app ended, but its final checkpoint failed: its last changes are not in the remote store "
-              "(see above; 'fractfs sync' retries)");
+    say(true,
+        "the app ended, but its final checkpoint failed: its last changes are not in the remote store "
+        "(see above; 'fractfs sync' retries)");
     return kExitNotSaved;
   }
   return rc;
@@ -244,8 +249,8 @@ int main(int argc, char** argv) {
   set_program_name("fractfs-run");
   fractfs::net::install();
   try {
-    Args args = parse_args(argc, argv, 1, {kRootOption, kHelpOption, {"verbose", 'v'}, {"version", 0}, {"take-over", 0}},
-                           true);
+    Args args =
+        parse_args(argc, argv, 1, {kRootOption, kHelpOption, {"verbose", 'v'}, {"version", 0}, {"take-over", 0}}, true);
     if (args.has("help")) return std::fputs(kHelp, stdout), kExitOk;
     if (args.has("version")) return std::printf("fractfs-run %s\n", kVersion), kExitOk;
     if (args.positional.empty()) throw UsageError("no COMMAND given");

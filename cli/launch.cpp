@@ -1,10 +1,10 @@
 #include "cli/launch.hpp"
 
 #include <limits.h>
-#include <sys/stat.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <stdexcept>
 
@@ -24,9 +24,9 @@ namespace {
 #ifndef FRACTFS_MULTIARCH
 #define FRACTFS_MULTIARCH ""  // then the same as ../lib/fractfs
 #endif
-constexpr const char* kLibraryPlaces[] = {
-    "../lib/" FRACTFS_MULTIARCH "/fractfs/libfractfs.so", "../lib64/fractfs/libfractfs.so",
-    "../lib/fractfs/libfractfs.so", "../lib/libfractfs.so", "libfractfs.so"};
+constexpr const char* kLibraryPlaces[] = {"../lib/" FRACTFS_MULTIARCH "/fractfs/libfractfs.so",
+                                          "../lib64/fractfs/libfractfs.so", "../lib/fractfs/libfractfs.so",
+                                          "../lib/libfractfs.so", "libfractfs.so"};
 
 // This program's directory: /proc/self/exe, else (no /proc mounted, as in
 // some chroots) the absolute path it was executed by, links resolved.

@@ -28,8 +28,8 @@ long holder_pid(const StateDir& state) {
 std::string when(std::int64_t ns) {
   if (ns <= 0) return "never";
   double ago = static_cast<double>(sys::now_ns() - ns) / 1e9;
-  std::string rel = ago < 90 ? fmt::format("{:.0f} s ago", ago)
-                    : ago < 5400 ? fmt::format("{:.0f} min ago", ago / 60)
+  std::string rel = ago < 90       ? fmt::format("{:.0f} s ago", ago)
+                    : ago < 5400   ? fmt::format("{:.0f} min ago", ago / 60)
                     : ago < 172800 ? fmt::format("{:.1f} h ago", ago / 3600)
                                    : fmt::format("{:.1f} days ago", ago / 86400);
   return sys::utc_time(ns) + " (" + rel + ")";

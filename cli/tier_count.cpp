@@ -50,18 +50,23 @@ TierCounts count_tiers(const Engine& engine) {
   const Config& cfg = engine.cfg();
   int fd = ::open(cfg.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {
-    walk(fd, "", [&](const std::string& rel, const struct stat& st, bool under_ignored) {
-      if (under_ignored) return add(c.local_ignored, st);
-      switch (engine.resolver().decide(rel, false).tier) {
-        case Tier::local_ignored: return add(c.local_ignored, st);
-        case Tier::local_synced: return add(engine.bundle().contains(rel) ? c.bundle : c.local_synced, st);
-        default: return;  // a remote-tier file left in a local half: adoption moves it
-      }
-    }, false, engine);
+    walk(
+        fd, "",
+        [&](const std::string& rel, const struct stat& st, bool under_ignored) {
+          if (under_ignored) return add(c.local_ignored, st);
+          switch (engine.resolver().decide(rel, false).tier) {
+            case Tier::local_ignored: return add(c.local_ignored, st);
+            case Tier::local_synced: return add(engine.bundle().contains(rel) ? c.bundle : c.local_synced, st);
+            default: return;  // a remote-tier file left in a local half: adoption moves it
+          }
+        },
+        false, engine);
   }
   for (const std::string& d : engine.resolver().dirs()) {
     int rfd = ::open((cfg.remote_root + "/" + d).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rfd >= 0) walk(rfd, d, [&](const std::string&, const struct stat& st, bool) { add(c.remote, st); }, false, engine);
+    if (rfd >= 0)
+      walk(
+          rfd, d, [&](const std::string&, const struct stat& st, bool) { add(c.remote, st); }, false, engine);
   }
   return c;
 }

@@ -26,9 +26,9 @@ struct ConfigEntry {
 };
 
 struct Config {
-  std::string root;         // absolute, lexically normalized app root
-  std::string root_real;    // realpath(root) when it differs, else empty
-  std::string file;         // the config file read ("" if there was none)
+  std::string root;       // absolute, lexically normalized app root
+  std::string root_real;  // realpath(root) when it differs, else empty
+  std::string file;       // the config file read ("" if there was none)
 
   Backend backend = Backend::mount;
   std::string remote_root;  // "" means passthrough: nothing redirected or checkpointed
@@ -62,9 +62,9 @@ struct Config {
 };
 
 struct LoadOptions {
-  std::string root;             // --root; "" means FRACTFS_ROOT, then the nearest
-                                // directory from the cwd up holding .fractfs.toml, then the cwd
-  char** env = nullptr;         // nullptr means the process environment
+  std::string root;      // --root; "" means FRACTFS_ROOT, then the nearest
+                         // directory from the cwd up holding .fractfs.toml, then the cwd
+  char** env = nullptr;  // nullptr means the process environment
   // Also catch overlaps hidden by symlinks (resolving paths costs system
   // calls: the preloaded library skips it, fractfs-run has checked).
   bool thorough = true;

@@ -13,9 +13,7 @@ constexpr std::string_view kLower = "fractfs_";
 bool iequal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(a[i])) !=
-        std::toupper(static_cast<unsigned char>(b[i])))
-      return false;
+    if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i]))) return false;
   return true;
 }
 
@@ -23,10 +21,32 @@ bool iequal(std::string_view a, std::string_view b) {
 
 const std::vector<std::string_view>& known_env_suffixes() {
   static const std::vector<std::string_view> kKnown = {
-      "BACKEND", "REMOTE_ROOT", "VOLUME_ROOT", "SCRATCH", "SYNC_INTERVAL", "EXIT_TIMEOUT",
-      "CHECKPOINT_SUBDIR", "CONTENT_HASH", "AUTO_IGNORE_BUNDLE", "KEEP_GENERATIONS",
-      "RECONCILE_EVERY", "ROOT", "CONFIG", "LOG", "LOG_FILE", "LIB", "ON_ERROR", "MAX_PARALLEL", "S3_ENDPOINT",
-      "S3_ADDRESSING", "LEASE_SECONDS", "NODE_ID", "TAKE_OVER", "HTTP_USER", "HTTP_PASSWORD", "HTTP_BEARER",
+      "BACKEND",
+      "REMOTE_ROOT",
+      "VOLUME_ROOT",
+      "SCRATCH",
+      "SYNC_INTERVAL",
+      "EXIT_TIMEOUT",
+      "CHECKPOINT_SUBDIR",
+      "CONTENT_HASH",
+      "AUTO_IGNORE_BUNDLE",
+      "KEEP_GENERATIONS",
+      "RECONCILE_EVERY",
+      "ROOT",
+      "CONFIG",
+      "LOG",
+      "LOG_FILE",
+      "LIB",
+      "ON_ERROR",
+      "MAX_PARALLEL",
+      "S3_ENDPOINT",
+      "S3_ADDRESSING",
+      "LEASE_SECONDS",
+      "NODE_ID",
+      "TAKE_OVER",
+      "HTTP_USER",
+      "HTTP_PASSWORD",
+      "HTTP_BEARER",
   };
   return kKnown;
 }
@@ -47,8 +67,7 @@ std::optional<EnvValue> Env::get(std::string_view name) {
     std::string_view key = v.substr(0, eq);
     if (key.size() != kUpper.size() + name.size()) continue;
     bool is_upper = key.starts_with(kUpper) && key.substr(kUpper.size()) == name;
-    bool is_lower = key.starts_with(kLower) && iequal(key.substr(kLower.size()), name) &&
-                    !is_upper;
+    bool is_lower = key.starts_with(kLower) && iequal(key.substr(kLower.size()), name) && !is_upper;
     if (is_upper) upper = EnvValue{std::string(key), std::string(v.substr(eq + 1))};
     if (is_lower) lower = EnvValue{std::string(key), std::string(v.substr(eq + 1))};
   }

@@ -9,7 +9,7 @@
 namespace fractfs {
 
 struct EnvValue {
-  std::string name;   // the variable that supplied it, e.g. "FRACTFS_SCRATCH"
+  std::string name;  // the variable that supplied it, e.g. "FRACTFS_SCRATCH"
   std::string value;
 };
 

@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <cerrno>
 #include <cstring>
-#include <toml++/toml.h>
 
 #include "resolver/config.hpp"
 #include "resolver/config_internal.hpp"
@@ -34,18 +34,15 @@ struct FileReader {
     return std::string(*n.value<std::string_view>());
   }
   bool boolean(const toml::node& n, std::string_view key) const {
-    if (!n.is_boolean())
-      fail(n, fmt::format("'{}' must be true or false, not {}", key, type_name(n)));
+    if (!n.is_boolean()) fail(n, fmt::format("'{}' must be true or false, not {}", key, type_name(n)));
     return *n.value<bool>();
   }
   double number(const toml::node& n, std::string_view key) const {
-    if (!n.is_number())
-      fail(n, fmt::format("'{}' must be a number, not {}", key, type_name(n)));
+    if (!n.is_number()) fail(n, fmt::format("'{}' must be a number, not {}", key, type_name(n)));
     return *n.value<double>();
   }
   long integer(const toml::node& n, std::string_view key) const {
-    if (!n.is_integer())
-      fail(n, fmt::format("'{}' must be an integer, not {}", key, type_name(n)));
+    if (!n.is_integer()) fail(n, fmt::format("'{}' must be an integer, not {}", key, type_name(n)));
     return static_cast<long>(*n.value<std::int64_t>());
   }
 
@@ -68,8 +65,7 @@ struct FileReader {
     else if (key == "volume_root") {  // the Python package's older name: remote_root wins
       if (has_remote_root) return warn(n.source(), "'volume_root' is ignored: 'remote_root' is set too");
       k = "remote_root", cfg.remote_root = str(n, key);
-    }
-    else if (key == "scratch") cfg.scratch = str(n, key);
+    } else if (key == "scratch") cfg.scratch = str(n, key);
     else if (key == "sync_interval") cfg.sync_interval = number(n, key);
     else if (key == "exit_timeout") cfg.exit_timeout = number(n, key);
     else if (key == "lease_seconds") cfg.lease_seconds = number(n, key);
@@ -85,11 +81,9 @@ struct FileReader {
     cfg.origins[k] = where(n.source());
   }
 
-  void list(const toml::node& n, std::string_view table, std::string_view key,
-            std::vector<ConfigEntry>& out) const {
+  void list(const toml::node& n, std::string_view table, std::string_view key, std::vector<ConfigEntry>& out) const {
     const toml::array* arr = n.as_array();
-    if (!arr)
-      fail(n, fmt::format("[{}] {} must be an array of strings, not {}", table, key, type_name(n)));
+    if (!arr) fail(n, fmt::format("[{}] {} must be an array of strings, not {}", table, key, type_name(n)));
     for (const toml::node& item : *arr) {
       if (!item.is_string())
         fail(item, fmt::format("[{}] {} entries must be strings, not {}", table, key, type_name(item)));
@@ -164,8 +158,7 @@ void read_config_file(const std::string& file, Config& cfg) {
     FileReader{file, cfg}.read(root);
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
-    throw ConfigError(fmt::format("{}:{}:{}: TOML syntax error: {}", file, b.line, b.column,
-                                  e.description()));
+    throw ConfigError(fmt::format("{}:{}:{}: TOML syntax error: {}", file, b.line, b.column, e.description()));
   }
 }
 

@@ -12,9 +12,9 @@ namespace fractfs {
 // Top-level scalar keys of .fractfs.toml ("volume_root" is the old name of
 // "remote_root", still accepted).
 inline const std::vector<std::string_view> kScalarKeys = {
-    "backend",       "remote_root",       "volume_root",     "scratch",
-    "sync_interval", "exit_timeout", "lease_seconds", "checkpoint_subdir", "content_hash",    "auto_ignore_bundle",
-    "keep_generations", "reconcile_every", "max_parallel", "s3_endpoint", "s3_addressing",
+    "backend",          "remote_root",     "volume_root",       "scratch",      "sync_interval",
+    "exit_timeout",     "lease_seconds",   "checkpoint_subdir", "content_hash", "auto_ignore_bundle",
+    "keep_generations", "reconcile_every", "max_parallel",      "s3_endpoint",  "s3_addressing",
 };
 
 // "mount", "s3" (alias "fsspec") or "webdav"; `where` prefixes the error.

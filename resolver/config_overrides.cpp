@@ -26,8 +26,7 @@ bool parse_bool(const EnvValue& v) {
   std::string s = lower(v.value);
   if (s == "1" || s == "true" || s == "yes" || s == "on") return true;
   if (s == "0" || s == "false" || s == "no" || s == "off") return false;
-  throw ConfigError(fmt::format("{}: expected true/false (or 1/0, yes/no, on/off), got '{}'",
-                                v.name, v.value));
+  throw ConfigError(fmt::format("{}: expected true/false (or 1/0, yes/no, on/off), got '{}'", v.name, v.value));
 }
 
 double parse_number(const EnvValue& v) {
@@ -68,20 +67,17 @@ void apply_env(Env& env, Config& cfg) {
   take("TAKE_OVER", "take_over", [&](const EnvValue& v) { cfg.take_over = parse_bool(v); });
   take("CHECKPOINT_SUBDIR", "checkpoint_subdir", [&](const EnvValue& v) { cfg.checkpoint_subdir = v.value; });
   take("CONTENT_HASH", "content_hash", [&](const EnvValue& v) { cfg.content_hash = parse_bool(v); });
-  take("AUTO_IGNORE_BUNDLE", "auto_ignore_bundle",
-       [&](const EnvValue& v) { cfg.auto_ignore_bundle = parse_bool(v); });
-  take("KEEP_GENERATIONS", "keep_generations",
-       [&](const EnvValue& v) { cfg.keep_generations = parse_integer(v); });
-  take("RECONCILE_EVERY", "reconcile_every",
-       [&](const EnvValue& v) { cfg.reconcile_every = parse_integer(v); });
+  take("AUTO_IGNORE_BUNDLE", "auto_ignore_bundle", [&](const EnvValue& v) { cfg.auto_ignore_bundle = parse_bool(v); });
+  take("KEEP_GENERATIONS", "keep_generations", [&](const EnvValue& v) { cfg.keep_generations = parse_integer(v); });
+  take("RECONCILE_EVERY", "reconcile_every", [&](const EnvValue& v) { cfg.reconcile_every = parse_integer(v); });
   // Read by the preloaded library itself; checked here so a mistake is
   // said where every other one is, instead of logging at the wrong level
   // or nowhere.
   if (auto v = env.get("LOG")) {
     std::string l = lower(v->value);
     if (l != "error" && l != "warn" && l != "warning" && l != "info" && l != "debug")
-      throw ConfigError(fmt::format("{}: unknown log level '{}' (expected error, warn, info or debug)", v->name,
-                                    v->value));
+      throw ConfigError(
+          fmt::format("{}: unknown log level '{}' (expected error, warn, info or debug)", v->name, v->value));
   }
   if (auto v = env.get("LOG_FILE")) {
     int fd = ::open(v->value.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

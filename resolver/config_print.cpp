@@ -1,8 +1,8 @@
 // The effective configuration as TOML (`fractfs config`).
 #include <fmt/format.h>
 
-#include <sstream>
 #include <toml++/toml.h>
+#include <sstream>
 
 #include "resolver/config.hpp"
 

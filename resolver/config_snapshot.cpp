@@ -101,8 +101,7 @@ std::string to_snapshot(const Config& c) {
 }
 
 std::optional<Config> from_snapshot(std::string_view text) {
-  if (!text.starts_with(kMagic) || text.size() == kMagic.size() || text[kMagic.size()] != '\n')
-    return std::nullopt;
+  if (!text.starts_with(kMagic) || text.size() == kMagic.size() || text[kMagic.size()] != '\n') return std::nullopt;
   Config c;
   text.remove_prefix(kMagic.size() + 1);
   while (!text.empty()) {

@@ -15,9 +15,18 @@ namespace {
 
 // A clean relative directory path ("a/b"), or an explanation of what is wrong.
 std::string clean_relative(std::string_view s, std::string& why) {
-  if (s.empty()) { why = "is empty"; return {}; }
-  if (s[0] == '/') { why = "must be relative to the app root, not absolute"; return {}; }
-  if (path::has_dotdot(s)) { why = "must not contain '..'"; return {}; }
+  if (s.empty()) {
+    why = "is empty";
+    return {};
+  }
+  if (s[0] == '/') {
+    why = "must be relative to the app root, not absolute";
+    return {};
+  }
+  if (path::has_dotdot(s)) {
+    why = "must not contain '..'";
+    return {};
+  }
   std::string out = path::normalized("/", s).substr(1);
   if (out.empty()) why = "names the app root itself; name a sub-directory";
   return out;
@@ -46,8 +55,7 @@ class Validator {
     cfg_.scratch = absolute_key("scratch", cfg_.scratch);
     // Without a remote store nothing is tracked: a root of / or /tmp with no
     // configuration at all must not fail on the default scratch.
-    if (!cfg_.remote_root.empty())
-      not_inside_root("scratch", cfg_.scratch, "fractfs would track its own state");
+    if (!cfg_.remote_root.empty()) not_inside_root("scratch", cfg_.scratch, "fractfs would track its own state");
     remote();
     dirs();
     overridden_dirs();
@@ -67,8 +75,10 @@ class Validator {
       fail("sync_interval", fmt::format("sync_interval must be >= 0 seconds, got {}", cfg_.sync_interval));
     if (!std::isfinite(cfg_.exit_timeout) || cfg_.exit_timeout < 0)
       fail("exit_timeout", fmt::format("exit_timeout must be >= 0 seconds, got {}", cfg_.exit_timeout));
-    if (!std::isfinite(cfg_.lease_seconds) || cfg_.lease_seconds < 0 || (cfg_.lease_seconds > 0 && cfg_.lease_seconds < 3))
-      fail("lease_seconds", fmt::format("lease_seconds must be 0 (no lease) or >= 3 seconds, got {}", cfg_.lease_seconds));
+    if (!std::isfinite(cfg_.lease_seconds) || cfg_.lease_seconds < 0 ||
+        (cfg_.lease_seconds > 0 && cfg_.lease_seconds < 3))
+      fail("lease_seconds",
+           fmt::format("lease_seconds must be 0 (no lease) or >= 3 seconds, got {}", cfg_.lease_seconds));
     for (char c : cfg_.node_id)
       if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
         fail("node_id", "a node id has no spaces or control characters: '" + cfg_.node_id + "'");
@@ -96,8 +106,7 @@ class Validator {
 
   std::string absolute_key(std::string_view key, const std::string& value) const {
     no_nul(key, value);
-    if (value.empty() || value[0] != '/')
-      fail(key, fmt::format("{} '{}' must be an absolute path", key, value));
+    if (value.empty() || value[0] != '/') fail(key, fmt::format("{} '{}' must be an absolute path", key, value));
     return path::normalized("/", value);
   }
 
@@ -112,8 +121,7 @@ class Validator {
 
   void remote() {
     if (cfg_.remote_root.empty()) {
-      cfg_.warnings.push_back(
-          "no remote_root is configured: passthrough mode, nothing is redirected or checkpointed");
+      cfg_.warnings.push_back("no remote_root is configured: passthrough mode, nothing is redirected or checkpointed");
       return;
     }
     no_nul("remote_root", cfg_.remote_root);
@@ -126,8 +134,8 @@ class Validator {
     not_inside_root("remote_root", cfg_.remote_root, "it would redirect into itself");
     std::string real = this->real(cfg_.remote_root);
     if (path::contains(cfg_.remote_root, cfg_.root) || path::contains(real, cfg_.root))
-      fail("remote_root", fmt::format("the app root '{}' is inside remote_root '{}': they must not overlap",
-                                      cfg_.root, cfg_.remote_root));
+      fail("remote_root", fmt::format("the app root '{}' is inside remote_root '{}': they must not overlap", cfg_.root,
+                                      cfg_.remote_root));
   }
 
   void s3() const {
@@ -139,7 +147,8 @@ class Validator {
               bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-_") == std::string_view::npos;
     if (!ok)
       fail("remote_root", fmt::format("remote_root '{}': '{}' is not a bucket name (3 to 63 lower-case letters, "
-                                      "digits, '.', '-')", r, bucket));
+                                      "digits, '.', '-')",
+                                      r, bucket));
     if (r.find("//", 5) != std::string_view::npos || r.find("/../") != std::string_view::npos || r.ends_with("/.."))
       fail("remote_root", fmt::format("remote_root '{}': the prefix must not contain '//' or '..'", r));
     const std::string& e = cfg_.s3_endpoint;
@@ -163,21 +172,22 @@ class Validator {
   void no_dirs() const {
     if (cfg_.dirs.empty()) return;
     const ConfigEntry& d = cfg_.dirs.front();
-    throw ConfigError(fmt::format("{}: [dirs] path '{}': backend '{}' cannot hold remote-tier directories yet; "
-                                  "remove [dirs] (checkpoints still work) or use backend = \"mount\"",
-                                  d.origin, d.text, backend_name(cfg_.backend)));
+    throw ConfigError(
+        fmt::format("{}: [dirs] path '{}': backend '{}' cannot hold remote-tier directories yet; "
+                    "remove [dirs] (checkpoints still work) or use backend = \"mount\"",
+                    d.origin, d.text, backend_name(cfg_.backend)));
   }
 
   void dirs() {
     for (ConfigEntry& d : cfg_.dirs) {
       std::string why;
-      std::string clean = d.text.find('\0') != std::string::npos ? (why = "contains a NUL byte", "")
-                                                                 : clean_relative(d.text, why);
+      std::string clean =
+          d.text.find('\0') != std::string::npos ? (why = "contains a NUL byte", "") : clean_relative(d.text, why);
       if (!why.empty())
         throw ConfigError(fmt::format("{}: [dirs] path '{}' {}", d.origin, std::string_view(d.text.c_str()), why));
       if (clean == ".fractfs.toml")
-        throw ConfigError(fmt::format("{}: [dirs] path '{}' names the configuration file; list directories",
-                                      d.origin, d.text));
+        throw ConfigError(
+            fmt::format("{}: [dirs] path '{}' names the configuration file; list directories", d.origin, d.text));
       d.text = clean;
     }
     for (std::size_t i = 0; i < cfg_.dirs.size(); ++i) {
@@ -185,8 +195,8 @@ class Validator {
         if (i == j) continue;
         const ConfigEntry &a = cfg_.dirs[i], &b = cfg_.dirs[j];
         if (a.text == b.text && i < j)
-          throw ConfigError(fmt::format("{}: [dirs] path '{}' is listed twice (also at {})", b.origin,
-                                        b.text, a.origin));
+          throw ConfigError(
+              fmt::format("{}: [dirs] path '{}' is listed twice (also at {})", b.origin, b.text, a.origin));
         if (path::is_ancestor("/" + a.text, "/" + b.text))
           throw ConfigError(fmt::format("{}: [dirs] path '{}' is nested inside '{}' ({}); list only the outer one",
                                         b.origin, b.text, a.text, a.origin));
@@ -207,9 +217,10 @@ class Validator {
     for (const ConfigEntry& d : cfg_.dirs) {
       Decision dec = r.decide(d.text, true);
       if (dec.tier == Tier::remote) continue;
-      cfg_.warnings.push_back(fmt::format("{}: [dirs] path '{}' is kept local as a whole by {}: nothing of it goes "
-                                          "to the remote store",
-                                          d.origin, d.text, r.describe(dec, d.text)));
+      cfg_.warnings.push_back(
+          fmt::format("{}: [dirs] path '{}' is kept local as a whole by {}: nothing of it goes "
+                      "to the remote store",
+                      d.origin, d.text, r.describe(dec, d.text)));
     }
   }
 

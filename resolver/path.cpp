@@ -8,8 +8,7 @@ namespace {
 
 // Appends the components of `in` to the normalized absolute path held in
 // out[0..len). Returns the new length or -1 on overflow.
-std::ptrdiff_t append_components(std::string_view in, char* out, std::size_t len,
-                                 std::size_t cap) noexcept {
+std::ptrdiff_t append_components(std::string_view in, char* out, std::size_t len, std::size_t cap) noexcept {
   std::size_t i = 0;
   while (i < in.size()) {
     while (i < in.size() && in[i] == '/') ++i;
@@ -34,8 +33,7 @@ std::ptrdiff_t append_components(std::string_view in, char* out, std::size_t len
 
 }  // namespace
 
-std::ptrdiff_t normalize(std::string_view base, std::string_view in, char* out,
-                         std::size_t cap) noexcept {
+std::ptrdiff_t normalize(std::string_view base, std::string_view in, char* out, std::size_t cap) noexcept {
   if (cap < 2) return -1;
   std::size_t len = 1;
   out[0] = '/';
@@ -56,8 +54,7 @@ std::string normalized(std::string_view base, std::string_view in) {
   return out;
 }
 
-std::optional<std::string_view> relative_to(std::string_view root,
-                                            std::string_view abs) noexcept {
+std::optional<std::string_view> relative_to(std::string_view root, std::string_view abs) noexcept {
   if (root == "/") {
     if (abs.empty() || abs[0] != '/') return std::nullopt;
     return abs.substr(1);

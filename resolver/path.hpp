@@ -18,16 +18,14 @@ inline constexpr std::size_t kMax = 4096;
 // first joined to `base` (absolute, normalized). ".." never climbs above "/".
 // Returns the length written, or -1 if the result does not fit or `in` is
 // relative and no base was given.
-std::ptrdiff_t normalize(std::string_view base, std::string_view in, char* out,
-                         std::size_t cap) noexcept;
+std::ptrdiff_t normalize(std::string_view base, std::string_view in, char* out, std::size_t cap) noexcept;
 
 // Allocating convenience form of normalize(); throws std::length_error.
 std::string normalized(std::string_view base, std::string_view in);
 
 // If `abs` (normalized) is `root` or below it, the root-relative part:
 // "" for the root itself, "a/b" for root/a/b. std::nullopt otherwise.
-std::optional<std::string_view> relative_to(std::string_view root,
-                                            std::string_view abs) noexcept;
+std::optional<std::string_view> relative_to(std::string_view root, std::string_view abs) noexcept;
 
 // True when `dir` (normalized absolute) is a strict ancestor of `abs`.
 bool is_ancestor(std::string_view dir, std::string_view abs) noexcept;

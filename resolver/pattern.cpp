@@ -107,7 +107,7 @@ bool Pattern::matches(std::string_view path, std::size_t base, bool is_dir) cons
   if (has(no_dir)) {
     std::string_view name = path.substr(base);
     // The tail never holds a '/', so it was checked within the last component.
-    if (tail_len == pat.size()) return name.size() == pat.size();  // a plain literal
+    if (tail_len == pat.size()) return name.size() == pat.size();    // a plain literal
     if (has(ends_with) && tail_len + 1u == pat.size()) return true;  // "*literal"
     if (literal_len == pat.size()) return name == pat;
     if (has(ends_with)) return name.ends_with(pat.substr(1));

@@ -10,13 +10,13 @@ namespace fractfs {
 
 struct Pattern {
   enum Flag : std::uint8_t {
-    negative = 1,    // "!pat": re-includes
-    must_be_dir = 2, // "pat/": directories only
-    no_dir = 4,      // no '/' inside: matched against the basename
-    ends_with = 8,   // "*literal": a suffix compare is enough
+    negative = 1,     // "!pat": re-includes
+    must_be_dir = 2,  // "pat/": directories only
+    no_dir = 4,       // no '/' inside: matched against the basename
+    ends_with = 8,    // "*literal": a suffix compare is enough
   };
-  std::string text;         // what is matched: no '!', no trailing '/', leading '/' kept
-  std::string line;         // the line as written, for diagnostics
+  std::string text;               // what is matched: no '!', no trailing '/', leading '/' kept
+  std::string line;               // the line as written, for diagnostics
   std::uint16_t literal_len = 0;  // length of the wildcard-free prefix of `text`
   std::uint16_t tail_len = 0;     // length of the literal suffix every match must end with
   std::int16_t components = -1;   // anchored: how many path components it matches (-1: any)

@@ -31,8 +31,8 @@ void PatternList::add(std::string_view lines, std::string_view origin) {
   }
 }
 
-int PatternList::scan(const std::vector<int>& candidates, int best, std::string_view path,
-                      std::size_t base, bool is_dir) const noexcept {
+int PatternList::scan(const std::vector<int>& candidates, int best, std::string_view path, std::size_t base,
+                      bool is_dir) const noexcept {
   for (auto it = candidates.rbegin(); it != candidates.rend() && *it > best; ++it)
     if (patterns_[static_cast<std::size_t>(*it)].matches(path, base, is_dir)) return *it;
   return best;
@@ -41,8 +41,7 @@ int PatternList::scan(const std::vector<int>& candidates, int best, std::string_
 PatternList::Match PatternList::last_match(std::string_view path, std::size_t base, int components,
                                            bool is_dir) const noexcept {
   // Most components end in a character no pattern can end with.
-  if (path.empty() || (!wild_end_ && !last_chars_.test(static_cast<unsigned char>(path.back()))))
-    return {};
+  if (path.empty() || (!wild_end_ && !last_chars_.test(static_cast<unsigned char>(path.back())))) return {};
   int best = scan(basename_, -1, path, base, is_dir);
   if (static_cast<std::size_t>(components) < anchored_.size())
     best = scan(anchored_[static_cast<std::size_t>(components)], best, path, base, is_dir);

@@ -19,8 +19,8 @@ class PatternList {
   void add(std::string_view lines, std::string_view origin = {});
 
   struct Match {
-    int index = -1;          // into patterns(), -1: nothing matched
-    bool excluded = false;   // the match is a positive (not '!') pattern
+    int index = -1;         // into patterns(), -1: nothing matched
+    bool excluded = false;  // the match is a positive (not '!') pattern
     explicit operator bool() const noexcept { return index >= 0; }
   };
 
@@ -40,8 +40,7 @@ class PatternList {
 
   // The last pattern matching `path` itself, ignoring its parent directories.
   // `components` is the number of components in `path`.
-  Match last_match(std::string_view path, std::size_t base, int components,
-                   bool is_dir) const noexcept;
+  Match last_match(std::string_view path, std::size_t base, int components, bool is_dir) const noexcept;
 
   bool has_dir_only() const noexcept { return dir_only_; }
   bool empty() const noexcept { return patterns_.empty(); }
@@ -49,8 +48,8 @@ class PatternList {
   const std::vector<std::string>& origins() const noexcept { return origins_; }
 
  private:
-  int scan(const std::vector<int>& candidates, int best, std::string_view path,
-           std::size_t base, bool is_dir) const noexcept;
+  int scan(const std::vector<int>& candidates, int best, std::string_view path, std::size_t base,
+           bool is_dir) const noexcept;
 
   std::vector<Pattern> patterns_;
   std::vector<std::string> origins_;
@@ -58,12 +57,12 @@ class PatternList {
 
   // Candidates by shape, each in ascending index order (scanned backwards so
   // the last matching pattern is found first).
-  std::vector<int> basename_;                 // matched against the last component
-  std::vector<std::vector<int>> anchored_;    // [n]: anchored patterns of n components
-  std::vector<int> any_depth_;                // anchored patterns with "**"
-  std::bitset<256> last_chars_;               // characters a matched path can end with
-  bool wild_end_ = false;                     // some pattern ends in a wildcard
-  std::bitset<256> dir_only_last_chars_;      // the same for directory-only patterns
+  std::vector<int> basename_;               // matched against the last component
+  std::vector<std::vector<int>> anchored_;  // [n]: anchored patterns of n components
+  std::vector<int> any_depth_;              // anchored patterns with "**"
+  std::bitset<256> last_chars_;             // characters a matched path can end with
+  bool wild_end_ = false;                   // some pattern ends in a wildcard
+  std::bitset<256> dir_only_last_chars_;    // the same for directory-only patterns
   bool dir_only_wild_end_ = false;
 };
 

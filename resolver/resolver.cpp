@@ -18,8 +18,7 @@ std::size_t sidecar_owner_len(std::string_view rel) noexcept {
   if (last != 'l' && last != 'm' && last != 'k') return 0;
   std::string_view name = path::basename(rel);
   for (std::string_view s : kSuffixes) {
-    if (name.size() > s.size() && name.substr(name.size() - s.size()) == s)
-      return rel.size() - s.size();
+    if (name.size() > s.size() && name.substr(name.size() - s.size()) == s) return rel.size() - s.size();
   }
   return 0;
 }
@@ -36,8 +35,7 @@ Resolver::Resolver(std::vector<std::string> dirs, PatternList ignore, PatternLis
 int Resolver::dirs_index(std::string_view rel) const noexcept {
   for (std::size_t i = 0; i < dirs_.size(); ++i) {
     const std::string& d = dirs_[i];
-    if (rel.size() >= d.size() && rel.compare(0, d.size(), d) == 0 &&
-        (rel.size() == d.size() || rel[d.size()] == '/'))
+    if (rel.size() >= d.size() && rel.compare(0, d.size(), d) == 0 && (rel.size() == d.size() || rel[d.size()] == '/'))
       return static_cast<int>(i);
   }
   return -1;
@@ -46,8 +44,7 @@ int Resolver::dirs_index(std::string_view rel) const noexcept {
 bool Resolver::holds_dirs(std::string_view rel) const noexcept {
   for (const std::string& d : dirs_) {
     if (rel.empty()) return true;
-    if (d.size() > rel.size() && d.compare(0, rel.size(), rel) == 0 && d[rel.size()] == '/')
-      return true;
+    if (d.size() > rel.size() && d.compare(0, rel.size(), rel) == 0 && d[rel.size()] == '/') return true;
   }
   return false;
 }

@@ -49,9 +49,7 @@ class Resolver {
   // unknown may need a look at the disk before its tier is known.
   bool has_patterns() const noexcept { return !ignore_.empty() || !local_.empty(); }
 
-  bool dir_only_patterns() const noexcept {
-    return ignore_.has_dir_only() || local_.has_dir_only();
-  }
+  bool dir_only_patterns() const noexcept { return ignore_.has_dir_only() || local_.has_dir_only(); }
 
   // Index of the [dirs] entry that is `rel` or contains it; -1 if none.
   int dirs_index(std::string_view rel) const noexcept;

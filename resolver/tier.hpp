@@ -32,8 +32,8 @@ enum class Rule : std::uint8_t { ignore, local, dirs, fallback, outside };
 struct Decision {
   Tier tier = Tier::local_synced;
   Rule rule = Rule::fallback;
-  int index = -1;                 // pattern index ([ignore]/[local]) or [dirs] index
-  std::uint16_t owner_len = 0;    // >0: decided as a sidecar of path[0, owner_len)
+  int index = -1;               // pattern index ([ignore]/[local]) or [dirs] index
+  std::uint16_t owner_len = 0;  // >0: decided as a sidecar of path[0, owner_len)
   bool operator==(const Decision&) const = default;
 };
 

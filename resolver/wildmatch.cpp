@@ -62,8 +62,7 @@ R bracket(const uchar*& p, const uchar* pe, uchar tc, bool pathname) noexcept {
         matched |= tc == '[';  // no ":]": an ordinary '[' member
       } else {
         bool known = false;
-        auto cls = std::string_view(reinterpret_cast<const char*>(name),
-                                    static_cast<std::size_t>(q - name - 1));
+        auto cls = std::string_view(reinterpret_cast<const char*>(name), static_cast<std::size_t>(q - name - 1));
         matched |= in_class(cls, tc, known);
         if (!known) return R::abort_all;
         p = q;
@@ -79,13 +78,12 @@ R bracket(const uchar*& p, const uchar* pe, uchar tc, bool pathname) noexcept {
   return R::match;
 }
 
-R dowild(const uchar* p, const uchar* pe, const uchar* t, const uchar* te,
-         bool pathname) noexcept;
+R dowild(const uchar* p, const uchar* pe, const uchar* t, const uchar* te, bool pathname) noexcept;
 
 // Handles a run of '*' starting at p. `start` is where this sub-pattern began,
 // which is what "'**' at the start of the pattern" refers to.
-R star(const uchar* start, const uchar* p, const uchar* pe, const uchar*& t,
-       const uchar* te, bool pathname, bool& resume) noexcept {
+R star(const uchar* start, const uchar* p, const uchar* pe, const uchar*& t, const uchar* te, bool pathname,
+       bool& resume) noexcept {
   resume = false;
   const uchar* first = p++;
   bool match_slash = !pathname;
@@ -95,8 +93,7 @@ R star(const uchar* start, const uchar* p, const uchar* pe, const uchar*& t,
     bool after = p == pe || *p == '/' || (*p == '\\' && p + 1 < pe && p[1] == '/');
     if (pathname && before && after) {
       // "**/" may match no directory at all: try the rest right here.
-      if (p < pe && *p == '/' && dowild(p + 1, pe, t, te, pathname) == R::match)
-        return R::match;
+      if (p < pe && *p == '/' && dowild(p + 1, pe, t, te, pathname) == R::match) return R::match;
       match_slash = true;
     }
   }
@@ -129,8 +126,7 @@ R star(const uchar* start, const uchar* p, const uchar* pe, const uchar*& t,
   return R::abort_all;
 }
 
-R dowild(const uchar* p, const uchar* pe, const uchar* t, const uchar* te,
-         bool pathname) noexcept {
+R dowild(const uchar* p, const uchar* pe, const uchar* t, const uchar* te, bool pathname) noexcept {
   const uchar* const start = p;
   for (; p < pe; ++p, ++t) {
     if (t == te && *p != '*') return R::abort_all;

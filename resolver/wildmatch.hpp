@@ -11,8 +11,6 @@ namespace fractfs {
 bool wildmatch(std::string_view pattern, std::string_view text, bool pathname) noexcept;
 
 // True if `c` is one of git's glob-special characters: * ? [ backslash.
-constexpr bool is_glob_special(char c) noexcept {
-  return c == '*' || c == '?' || c == '[' || c == '\\';
-}
+constexpr bool is_glob_special(char c) noexcept { return c == '*' || c == '?' || c == '[' || c == '\\'; }
 
 }  // namespace fractfs

@@ -7,8 +7,8 @@
 
 #include "resolver/path.hpp"
 #include "shim/real.hpp"
-#include "shim/state.hpp"
 #include "shim/scratch.hpp"
+#include "shim/state.hpp"
 
 namespace fractfs::shim::cwd {
 namespace {

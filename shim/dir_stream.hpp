@@ -16,11 +16,11 @@ namespace fractfs::shim {
 struct UnionDir {
   static constexpr int kMagic = -0x46524144;  // "FRAD", negated
   int magic = kMagic;
-  int fd = -1;                  // the local half, for dirfd()
-  std::string vpath;            // to list again on rewinddir
+  int fd = -1;        // the local half, for dirfd()
+  std::string vpath;  // to list again on rewinddir
   std::vector<DirEntry> entries;
   std::size_t pos = 0;
-  struct dirent64 ent;          // what readdir returns
+  struct dirent64 ent;  // what readdir returns
 
   struct dirent64* next() noexcept;
   void reload();

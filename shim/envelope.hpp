@@ -11,8 +11,7 @@ namespace fractfs::shim {
 
 // body(Target&) for (dirfd, path) placed as `kind`; pass() otherwise.
 template <typename Body, typename Pass>
-auto on_path(const char* where, int dirfd, const char* path, Kind kind, Body&& body, Pass&& pass)
-    -> decltype(pass()) {
+auto on_path(const char* where, int dirfd, const char* path, Kind kind, Body&& body, Pass&& pass) -> decltype(pass()) {
   if (!maybe_ours(dirfd, path)) return pass();
   return out_of_line([&] {
     return guarded(

@@ -25,8 +25,8 @@ void release_entry(Entry* e) noexcept {
 }
 
 constexpr int kChunkBits = 10;
-constexpr int kChunk = 1 << kChunkBits;   // slots per chunk
-constexpr int kChunks = 1024;             // descriptors up to 1M are tracked
+constexpr int kChunk = 1 << kChunkBits;  // slots per chunk
+constexpr int kChunks = 1024;            // descriptors up to 1M are tracked
 constexpr int kStripes = 64;
 
 using Slot = std::atomic<Entry*>;

@@ -11,9 +11,9 @@
 #include <cstdio>
 
 #include "shim/real.hpp"
-#include "sync/fileops.hpp"
-#include "shim/state.hpp"
 #include "shim/scratch.hpp"
+#include "shim/state.hpp"
+#include "sync/fileops.hpp"
 
 namespace fractfs::shim {
 
@@ -38,7 +38,8 @@ std::string_view root_part(const Target& t) noexcept {
 // happens to either (created on demand if someone removed it).
 bool is_skeleton(std::string_view rel) noexcept {
   const Resolver& r = g_state->resolver;
-  return r.holds_dirs(rel) || (r.dirs_index(rel) >= 0 && rel.size() == r.dirs()[static_cast<std::size_t>(r.dirs_index(rel))].size());
+  return r.holds_dirs(rel) ||
+         (r.dirs_index(rel) >= 0 && rel.size() == r.dirs()[static_cast<std::size_t>(r.dirs_index(rel))].size());
 }
 
 // Fills `nat` and `rem` with the natural and remote paths of rel[0, i).
@@ -46,8 +47,8 @@ bool both_paths(const Target& t, std::size_t i, char* nat, char* rem) noexcept {
   std::string_view root = root_part(t);
   std::string_view prefix = t.rel.substr(0, i);
   if (root.size() + 1 + prefix.size() + 1 > path::kMax) return false;
-  std::snprintf(nat, path::kMax, "%.*s%s%.*s", static_cast<int>(root.size()), root.data(),
-                prefix.empty() ? "" : "/", static_cast<int>(prefix.size()), prefix.data());
+  std::snprintf(nat, path::kMax, "%.*s%s%.*s", static_cast<int>(root.size()), root.data(), prefix.empty() ? "" : "/",
+                static_cast<int>(prefix.size()), prefix.data());
   return remote_of(prefix, rem, path::kMax);
 }
 

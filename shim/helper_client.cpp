@@ -36,7 +36,7 @@ namespace {
 constexpr const char* kRestoredVar = "FRACTFS_INTERNAL_RESTORED";  // STATE dir, or "failed"
 constexpr const char* kLeaderVar = "FRACTFS_INTERNAL_LEADER";      // pid of the app's first process
 constexpr const char* kHelperVar = "FRACTFS_HELPER";               // the helper program, if not beside us
-constexpr std::int64_t kTakeOverEvery = 2;  // seconds between looks for a missing helper
+constexpr std::int64_t kTakeOverEvery = 2;                         // seconds between looks for a missing helper
 
 // Leaked on purpose: a process may exit (or fork) at any time.
 struct Paths {
@@ -70,7 +70,9 @@ std::int64_t coarse_seconds() noexcept {
 }
 
 void pause_ms(long ms) noexcept {
-  struct timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  struct timespec ts {
+    ms / 1000, (ms % 1000) * 1000000L
+  };
   ::nanosleep(&ts, nullptr);
 }
 
@@ -85,8 +87,7 @@ std::string helper_program() {
     if (!lib.empty() && ::access(p.c_str(), X_OK) == 0) return p;
   }
   throw std::runtime_error("cannot find the fractfs program next to " + (lib.empty() ? "libfractfs.so" : lib) +
-                           " (looked in ../bin, ../../bin, ../../../bin and the same directory); set " +
-                           kHelperVar);
+                           " (looked in ../bin, ../../bin, ../../../bin and the same directory); set " + kHelperVar);
 }
 
 bool is_our_library(std::string_view entry) {
@@ -190,8 +191,8 @@ std::string read_reply(int fd) {
 void wait_for_other_helper() {
   while (!exists(g_paths->restored)) {
     if (!helper_running() && !exists(g_paths->restored))
-      throw std::runtime_error("the helper that was restoring this root ended without finishing; see " +
-                               g_paths->dir + "/helper.log");
+      throw std::runtime_error("the helper that was restoring this root ended without finishing; see " + g_paths->dir +
+                               "/helper.log");
     pause_ms(20);
   }
 }
@@ -276,8 +277,8 @@ void at_exit() noexcept {
     for (bool started = false;;) {
       double left = deadline - sys::seconds_now();
       if (left <= 0) {
-        log::write(log::Level::warn, "the exit checkpoint takes longer than exit_timeout (%g s): the helper goes on alone",
-                   wait);
+        log::write(log::Level::warn,
+                   "the exit checkpoint takes longer than exit_timeout (%g s): the helper goes on alone", wait);
         return;
       }
       if (auto reply = control_request(g_paths->socket, "checkpoint exit", left)) {

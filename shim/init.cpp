@@ -18,10 +18,10 @@
 #include "shim/helper_client.hpp"
 #include "shim/log.hpp"
 #include "shim/refuse.hpp"
-#include "sync/skeleton.hpp"
-#include "shim/track.hpp"
 #include "shim/state.hpp"
+#include "shim/track.hpp"
 #include "sync/journal.hpp"
+#include "sync/skeleton.hpp"
 
 namespace fractfs::shim {
 
@@ -70,8 +70,7 @@ bool load_fresh(Config& cfg) {
   }
   // Only an app configured for fractfs hears that it is in passthrough.
   bool configured = !cfg.file.empty() || cfg.origins.size() > 1;
-  for (const std::string& w : cfg.warnings)
-    say_once(configured ? log::Level::warn : log::Level::info, w);
+  for (const std::string& w : cfg.warnings) say_once(configured ? log::Level::warn : log::Level::info, w);
   ::setenv("FRACTFS_ROOT", cfg.root.c_str(), 1);
   ::setenv(kSnapshotVar, to_snapshot(cfg).c_str(), 1);
   return true;

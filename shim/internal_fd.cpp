@@ -2,7 +2,6 @@
 
 #include <atomic>
 
-
 namespace fractfs::shim::internal_fd {
 namespace {
 

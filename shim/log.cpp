@@ -54,8 +54,8 @@ bool enabled(Level level) noexcept { return static_cast<int>(level) <= g_level; 
 void write(Level level, const char* fmt, ...) noexcept {
   if (!enabled(level)) return;
   char line[1024];
-  int n = snprintf(line, sizeof line, "fractfs[%d]: %s: ", static_cast<int>(::getpid()),
-                   kNames[static_cast<int>(level)]);
+  int n =
+      snprintf(line, sizeof line, "fractfs[%d]: %s: ", static_cast<int>(::getpid()), kNames[static_cast<int>(level)]);
   va_list ap;
   va_start(ap, fmt);
   int m = vsnprintf(line + n, sizeof line - static_cast<size_t>(n) - 1, fmt, ap);

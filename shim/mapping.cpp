@@ -70,8 +70,7 @@ bool clean_relative(const char* p) noexcept {
 
 bool is_root_ancestor(std::string_view p) noexcept {
   const State& s = *g_state;
-  return p == "/" || path::is_ancestor(p, s.root) ||
-         (!s.root_real.empty() && path::is_ancestor(p, s.root_real));
+  return p == "/" || path::is_ancestor(p, s.root) || (!s.root_real.empty() && path::is_ancestor(p, s.root_real));
 }
 
 // The virtual path of (dirfd, p): the caller's own string when it is
@@ -259,7 +258,8 @@ bool certainly_not_under(const char* p, const std::string& root) noexcept {
 bool maybe_ours(int dirfd, const char* p) noexcept {
   if (!shim_on() || !p || !*p) return false;
   const State& s = *g_state;
-  if (p[0] == '/') return !certainly_not_under(p, s.root) || (!s.root_real.empty() && !certainly_not_under(p, s.root_real));
+  if (p[0] == '/')
+    return !certainly_not_under(p, s.root) || (!s.root_real.empty() && !certainly_not_under(p, s.root_real));
   if (dirfd == AT_FDCWD) return cwd::relation() != cwd::Relation::unrelated || path::has_dotdot(p);
   return fd_table::tracked(dirfd);
 }

@@ -37,7 +37,9 @@ int move_child(const char* from_dir, const char* to_dir, const std::string& name
 int settle_tree(const Target& dir) noexcept {
   try {
     std::set<std::string> unions;
-    auto child_rel = [&](const std::string& name) { return dir.rel.empty() ? name : std::string(dir.rel) + "/" + name; };
+    auto child_rel = [&](const std::string& name) {
+      return dir.rel.empty() ? name : std::string(dir.rel) + "/" + name;
+    };
     auto settle_child = [&](const std::string& name) {
       auto child = std::make_unique<Target>();
       std::string p = join(dir.natural(), name);

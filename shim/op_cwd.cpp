@@ -6,15 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shim/envelope.hpp"
 #include "shim/cwd.hpp"
+#include "shim/envelope.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
 #include "shim/real.hpp"
+#include "shim/scratch.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
-#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -55,13 +55,16 @@ char* map_back(const char* real_result, char* resolved) {
 
 template <typename Real>
 char* realpath_impl(const char* path, char* resolved, Real&& real) {
-  return on_path("realpath", AT_FDCWD, path, Kind::unknown, [&](Target& t) -> char* {
-    if (t.passes()) return real(path, resolved);
-    if (!t.remote()) return real(t.natural(), resolved);
-    char buf[PATH_MAX];
-    if (!real(t.remote_path(), buf)) return nullptr;
-    return map_back(buf, resolved);
-  }, [&] { return real(path, resolved); });
+  return on_path(
+      "realpath", AT_FDCWD, path, Kind::unknown,
+      [&](Target& t) -> char* {
+        if (t.passes()) return real(path, resolved);
+        if (!t.remote()) return real(t.natural(), resolved);
+        char buf[PATH_MAX];
+        if (!real(t.remote_path(), buf)) return nullptr;
+        return map_back(buf, resolved);
+      },
+      [&] { return real(path, resolved); });
 }
 
 }  // namespace
@@ -76,9 +79,9 @@ SHIM_EXPORT int chdir(const char* path) {
     if (rc == 0 && shim_on()) cwd::invalidate();
     return rc;
   };
-  return on_path("chdir", AT_FDCWD, path, Kind::dir, [&](Target& t) {
-    return with_relink(t, Kind::dir, true, [&] { return chdir_placed(t); });
-  }, pass);
+  return on_path(
+      "chdir", AT_FDCWD, path, Kind::dir,
+      [&](Target& t) { return with_relink(t, Kind::dir, true, [&] { return chdir_placed(t); }); }, pass);
 }
 
 // A descriptor for a remote-tier directory may be its remote half: the
@@ -91,8 +94,7 @@ SHIM_EXPORT int fchdir(int fd) {
   std::ptrdiff_t n = v ? fd_table::get(fd, v, fractfs::path::kMax, &flags) : -1;
   if (n >= 0 && (flags & fd_table::remote_half)) {
     Target t;
-    if (place(AT_FDCWD, v, Kind::dir, t) && t.remote() && kind_at(t.remote_path()) == 'd' &&
-        materialize(t) == 0) {
+    if (place(AT_FDCWD, v, Kind::dir, t) && t.remote() && kind_at(t.remote_path()) == 'd' && materialize(t) == 0) {
       int rc = REAL(chdir)(t.natural());
       if (rc == 0) cwd::set(t.vpath);
       return rc;

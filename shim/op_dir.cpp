@@ -12,10 +12,10 @@
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
 #include "shim/real.hpp"
+#include "shim/scratch.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
 #include "shim/union_dir.hpp"
-#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 
@@ -101,11 +101,14 @@ SHIM_EXPORT DIR* opendir(const char* path) {
     bool known = buf.ok() && virtual_path(AT_FDCWD, path, buf.get(), fractfs::path::kMax) >= 0;
     return track_dir(REAL(opendir)(path), known ? std::string_view(buf.get()) : std::string_view());
   };
-  return on_path("opendir", AT_FDCWD, path, Kind::dir, [&](Target& t) {
-    DIR* d = open_placed(t);
-    if (!d && retry_errno(errno) && relink(t, Kind::dir, true)) d = open_placed(t);
-    return d;
-  }, pass);
+  return on_path(
+      "opendir", AT_FDCWD, path, Kind::dir,
+      [&](Target& t) {
+        DIR* d = open_placed(t);
+        if (!d && retry_errno(errno) && relink(t, Kind::dir, true)) d = open_placed(t);
+        return d;
+      },
+      pass);
 }
 
 SHIM_EXPORT DIR* fdopendir(int fd) {
@@ -117,7 +120,8 @@ SHIM_EXPORT DIR* fdopendir(int fd) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return nullptr;
   if (!S_ISDIR(st.st_mode)) return errno = ENOTDIR, nullptr;
-  return guarded("fdopendir", [&] { return open_union(t, fd); }, [&] { return REAL(fdopendir)(fd); });
+  return guarded(
+      "fdopendir", [&] { return open_union(t, fd); }, [&] { return REAL(fdopendir)(fd); });
 }
 
 SHIM_EXPORT int closedir(DIR* d) {
@@ -160,7 +164,9 @@ SHIM_EXPORT int readdir64_r(DIR* d, struct dirent64* entry, struct dirent64** re
 }
 
 SHIM_EXPORT void rewinddir(DIR* d) {
-  if (UnionDir* u = as_union(d)) return guarded("rewinddir", [&] { u->reload(); }, [&] { u->pos = 0; });
+  if (UnionDir* u = as_union(d))
+    return guarded(
+        "rewinddir", [&] { u->reload(); }, [&] { u->pos = 0; });
   REAL(rewinddir)(d);
 }
 

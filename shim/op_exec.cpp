@@ -7,8 +7,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "shim/mapping.hpp"
 #include "shim/real.hpp"
@@ -162,23 +162,23 @@ int search_and_exec(const char* file, char* const argv[], char* const envp[]) {
 }
 
 // The NULL-terminated arguments after `first` as an argv on the stack.
-#define COLLECT_ARGS(first, argv_out, envp_out, with_envp)                         \
-  std::size_t n_args = 1;                                                            \
-  {                                                                                  \
-    va_list ap;                                                                      \
-    va_start(ap, first);                                                             \
-    while (va_arg(ap, char*)) ++n_args;                                              \
-    va_end(ap);                                                                      \
-  }                                                                                  \
+#define COLLECT_ARGS(first, argv_out, envp_out, with_envp)                               \
+  std::size_t n_args = 1;                                                                \
+  {                                                                                      \
+    va_list ap;                                                                          \
+    va_start(ap, first);                                                                 \
+    while (va_arg(ap, char*)) ++n_args;                                                  \
+    va_end(ap);                                                                          \
+  }                                                                                      \
   auto** argv_out = static_cast<char**>(__builtin_alloca((n_args + 1) * sizeof(char*))); \
-  char* const* envp_out = environ;                                                   \
-  {                                                                                  \
-    va_list ap;                                                                      \
-    va_start(ap, first);                                                             \
-    argv_out[0] = const_cast<char*>(first);                                          \
-    for (std::size_t i = 1; i <= n_args; ++i) argv_out[i] = va_arg(ap, char*);       \
-    if (with_envp) envp_out = va_arg(ap, char* const*);                              \
-    va_end(ap);                                                                      \
+  char* const* envp_out = environ;                                                       \
+  {                                                                                      \
+    va_list ap;                                                                          \
+    va_start(ap, first);                                                                 \
+    argv_out[0] = const_cast<char*>(first);                                              \
+    for (std::size_t i = 1; i <= n_args; ++i) argv_out[i] = va_arg(ap, char*);           \
+    if (with_envp) envp_out = va_arg(ap, char* const*);                                  \
+    va_end(ap);                                                                          \
   }
 
 }  // namespace

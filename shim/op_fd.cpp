@@ -8,9 +8,9 @@
 #include "shim/fd_table.hpp"
 #include "shim/internal_fd.hpp"
 #include "shim/real.hpp"
+#include "shim/scratch.hpp"
 #include "shim/state.hpp"
 #include "shim/track.hpp"
-#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -84,15 +84,15 @@ SHIM_EXPORT int dup3(int fd, int fd2, int flags) {
 
 // fcntl's third argument is an int or a pointer; passing it on as a pointer
 // is what every interposer does on this ABI.
-#define FCNTL(NAME)                                                      \
-  SHIM_EXPORT int NAME(int fd, int cmd, ...) {                           \
-    va_list ap;                                                          \
-    va_start(ap, cmd);                                                   \
-    void* arg = va_arg(ap, void*);                                       \
-    va_end(ap);                                                          \
-    int r = REAL(NAME)(fd, cmd, arg);                                    \
+#define FCNTL(NAME)                                                                  \
+  SHIM_EXPORT int NAME(int fd, int cmd, ...) {                                       \
+    va_list ap;                                                                      \
+    va_start(ap, cmd);                                                               \
+    void* arg = va_arg(ap, void*);                                                   \
+    va_end(ap);                                                                      \
+    int r = REAL(NAME)(fd, cmd, arg);                                                \
     if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) fd_table::copy(fd, r); \
-    return r;                                                            \
+    return r;                                                                        \
   }
 FCNTL(fcntl)
 FCNTL(fcntl64)

@@ -5,12 +5,12 @@
 #include <sys/stat.h>
 
 #include "shim/fd_table.hpp"
-#include "shim/guard.hpp"
 #include "shim/fs_ops.hpp"
+#include "shim/guard.hpp"
 #include "shim/real.hpp"
+#include "shim/scratch.hpp"
 #include "shim/state.hpp"
 #include "shim/track.hpp"
-#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -39,7 +39,8 @@ int fd_attr(int fd, Call&& call, OnPath&& on_path) {
   int rc = call();
   if (rc != 0 || !shim_on() || !fd_table::tracked(fd)) return rc;
   return out_of_line([&] {
-    return guarded("descriptor metadata", [&] { return mirror_on_other_half(fd, rc, on_path); }, [&] { return rc; });
+    return guarded(
+        "descriptor metadata", [&] { return mirror_on_other_half(fd, rc, on_path); }, [&] { return rc; });
   });
 }
 
@@ -49,15 +50,22 @@ int fd_attr(int fd, Call&& call, OnPath&& on_path) {
 using namespace fractfs::shim;
 
 SHIM_EXPORT int fchmod(int fd, mode_t mode) {
-  return fd_attr(fd, [&] { return REAL(fchmod)(fd, mode); }, [&](const char* p) { REAL(chmod)(p, mode); });
+  return fd_attr(
+      fd, [&] { return REAL(fchmod)(fd, mode); }, [&](const char* p) { REAL(chmod)
+                                                                       (p, mode); });
 }
 SHIM_EXPORT int fchown(int fd, uid_t uid, gid_t gid) {
-  return fd_attr(fd, [&] { return REAL(fchown)(fd, uid, gid); }, [&](const char* p) { REAL(chown)(p, uid, gid); });
+  return fd_attr(
+      fd, [&] { return REAL(fchown)(fd, uid, gid); }, [&](const char* p) { REAL(chown)
+                                                                           (p, uid, gid); });
 }
 SHIM_EXPORT int futimens(int fd, const struct timespec times[2]) {
-  return fd_attr(fd, [&] { return REAL(futimens)(fd, times); },
-                 [&](const char* p) { REAL(utimensat)(AT_FDCWD, p, times, 0); });
+  return fd_attr(
+      fd, [&] { return REAL(futimens)(fd, times); }, [&](const char* p) { REAL(utimensat)
+                                                                          (AT_FDCWD, p, times, 0); });
 }
 SHIM_EXPORT int futimes(int fd, const struct timeval times[2]) {
-  return fd_attr(fd, [&] { return REAL(futimes)(fd, times); }, [&](const char* p) { REAL(utimes)(p, times); });
+  return fd_attr(
+      fd, [&] { return REAL(futimes)(fd, times); }, [&](const char* p) { REAL(utimes)
+                                                                         (p, times); });
 }

@@ -8,10 +8,10 @@
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
 #include "shim/real.hpp"
+#include "shim/scratch.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
 #include "shim/track.hpp"
-#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -96,7 +96,8 @@ int open_at(int dirfd, const char* path, int flags, mode_t mode, Real&& real) {
     after_pass(fd, dirfd, path, flags);
     return fd;
   };
-  return on_path("open", dirfd, path, kind_of(flags), [&](Target& t) { return open_placed(t, flags, mode); }, pass);
+  return on_path(
+      "open", dirfd, path, kind_of(flags), [&](Target& t) { return open_placed(t, flags, mode); }, pass);
 }
 
 mode_t mode_from(int flags, va_list ap) { return has_mode(flags) ? va_arg(ap, mode_t) : 0; }
@@ -123,8 +124,9 @@ FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
     return f;
   };
   bool creating = mode && (mode[0] == 'w' || mode[0] == 'a');
-  return on_path("fopen", AT_FDCWD, path, creating ? Kind::file : Kind::unknown,
-                 [&](Target& t) { return fopen_placed(t, mode, creating, real_open); }, pass);
+  return on_path(
+      "fopen", AT_FDCWD, path, creating ? Kind::file : Kind::unknown,
+      [&](Target& t) { return fopen_placed(t, mode, creating, real_open); }, pass);
 }
 
 }  // namespace
@@ -132,23 +134,23 @@ FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
 
 using namespace fractfs::shim;
 
-#define OPEN_VARIADIC(NAME)                                                               \
-  SHIM_EXPORT int NAME(const char* path, int flags, ...) {                                \
-    va_list ap;                                                                           \
-    va_start(ap, flags);                                                                  \
-    mode_t mode = mode_from(flags, ap);                                                   \
-    va_end(ap);                                                                           \
+#define OPEN_VARIADIC(NAME)                                                                     \
+  SHIM_EXPORT int NAME(const char* path, int flags, ...) {                                      \
+    va_list ap;                                                                                 \
+    va_start(ap, flags);                                                                        \
+    mode_t mode = mode_from(flags, ap);                                                         \
+    va_end(ap);                                                                                 \
     return open_at(AT_FDCWD, path, flags, mode, [&] { return REAL(NAME)(path, flags, mode); }); \
   }
 OPEN_VARIADIC(open)
 OPEN_VARIADIC(open64)
 
-#define OPENAT_VARIADIC(NAME)                                                                   \
-  SHIM_EXPORT int NAME(int dirfd, const char* path, int flags, ...) {                           \
-    va_list ap;                                                                                 \
-    va_start(ap, flags);                                                                        \
-    mode_t mode = mode_from(flags, ap);                                                         \
-    va_end(ap);                                                                                 \
+#define OPENAT_VARIADIC(NAME)                                                                       \
+  SHIM_EXPORT int NAME(int dirfd, const char* path, int flags, ...) {                               \
+    va_list ap;                                                                                     \
+    va_start(ap, flags);                                                                            \
+    mode_t mode = mode_from(flags, ap);                                                             \
+    va_end(ap);                                                                                     \
     return open_at(dirfd, path, flags, mode, [&] { return REAL(NAME)(dirfd, path, flags, mode); }); \
   }
 OPENAT_VARIADIC(openat)

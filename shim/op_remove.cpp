@@ -42,23 +42,23 @@ int unlink_placed(Target& t) {
 // itself is never followed by these.
 template <typename Pass>
 int mkdir_at(int dirfd, const char* path, mode_t mode, Pass&& pass) {
-  return on_path("mkdir", dirfd, path, Kind::dir, [&](Target& t) {
-    return with_relink(t, Kind::dir, false, [&] { return mkdir_placed(t, mode); });
-  }, pass);
+  return on_path(
+      "mkdir", dirfd, path, Kind::dir,
+      [&](Target& t) { return with_relink(t, Kind::dir, false, [&] { return mkdir_placed(t, mode); }); }, pass);
 }
 
 template <typename Pass>
 int rmdir_at(int dirfd, const char* path, Pass&& pass) {
-  return on_path("rmdir", dirfd, path, Kind::dir, [&](Target& t) {
-    return with_relink(t, Kind::dir, false, [&] { return rmdir_placed(t); });
-  }, pass);
+  return on_path(
+      "rmdir", dirfd, path, Kind::dir,
+      [&](Target& t) { return with_relink(t, Kind::dir, false, [&] { return rmdir_placed(t); }); }, pass);
 }
 
 template <typename Pass>
 int unlink_at(int dirfd, const char* path, Pass&& pass) {
-  return on_path("unlink", dirfd, path, Kind::file, [&](Target& t) {
-    return with_relink(t, Kind::file, false, [&] { return unlink_placed(t); });
-  }, pass);
+  return on_path(
+      "unlink", dirfd, path, Kind::file,
+      [&](Target& t) { return with_relink(t, Kind::file, false, [&] { return unlink_placed(t); }); }, pass);
 }
 
 }  // namespace
@@ -87,16 +87,16 @@ SHIM_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
 SHIM_EXPORT int remove(const char* path) {
   if (!maybe_ours(AT_FDCWD, path)) return REAL(remove)(path);
   return out_of_line([&] {
-  Target t;
-  if (!place(AT_FDCWD, path, Kind::unknown, t)) return REAL(remove)(path);
-  return guarded(
-      "remove",
-      [&] {
-        int rc = unlink_placed(t);
-        if (rc == 0 || (errno != EISDIR && errno != EPERM)) return rc;
-        replace_kind(t, Kind::dir);
-        return rmdir_placed(t);
-      },
-      [&] { return REAL(remove)(path); });
+    Target t;
+    if (!place(AT_FDCWD, path, Kind::unknown, t)) return REAL(remove)(path);
+    return guarded(
+        "remove",
+        [&] {
+          int rc = unlink_placed(t);
+          if (rc == 0 || (errno != EISDIR && errno != EPERM)) return rc;
+          replace_kind(t, Kind::dir);
+          return rmdir_placed(t);
+        },
+        [&] { return REAL(remove)(path); });
   });
 }

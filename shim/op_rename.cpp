@@ -46,9 +46,7 @@ struct End {
     return std::string(REAL(getcwd)(cwd, sizeof cwd) ? cwd : ".") + "/" + arg;
   }
   // Path of a child for the recursive move: virtual when ours.
-  std::string child(const std::string& name) const {
-    return (ours ? std::string(t.vpath) : abs()) + "/" + name;
-  }
+  std::string child(const std::string& name) const { return (ours ? std::string(t.vpath) : abs()) + "/" + name; }
   // A directory whose subtree is all at natural paths (no union inside).
   bool plain_dir() const { return !ours || (!t.remote() && !g_state->resolver.holds_dirs(t.rel)); }
 };
@@ -174,17 +172,20 @@ using namespace fractfs::shim;
 
 SHIM_EXPORT int rename(const char* oldp, const char* newp) {
   if (!maybe_ours(AT_FDCWD, oldp) && !maybe_ours(AT_FDCWD, newp)) return REAL(rename)(oldp, newp);
-  return guarded("rename", [&] { return rename_impl(AT_FDCWD, oldp, AT_FDCWD, newp, 0); },
-                 [&] { return REAL(rename)(oldp, newp); });
+  return guarded(
+      "rename", [&] { return rename_impl(AT_FDCWD, oldp, AT_FDCWD, newp, 0); },
+      [&] { return REAL(rename)(oldp, newp); });
 }
 SHIM_EXPORT int renameat(int olddirfd, const char* oldp, int newdirfd, const char* newp) {
   if (!maybe_ours(olddirfd, oldp) && !maybe_ours(newdirfd, newp)) return REAL(renameat)(olddirfd, oldp, newdirfd, newp);
-  return guarded("renameat", [&] { return rename_impl(olddirfd, oldp, newdirfd, newp, 0); },
-                 [&] { return REAL(renameat)(olddirfd, oldp, newdirfd, newp); });
+  return guarded(
+      "renameat", [&] { return rename_impl(olddirfd, oldp, newdirfd, newp, 0); },
+      [&] { return REAL(renameat)(olddirfd, oldp, newdirfd, newp); });
 }
 SHIM_EXPORT int renameat2(int olddirfd, const char* oldp, int newdirfd, const char* newp, unsigned flags) {
   if (!maybe_ours(olddirfd, oldp) && !maybe_ours(newdirfd, newp))
     return REAL(renameat2)(olddirfd, oldp, newdirfd, newp, flags);
-  return guarded("renameat2", [&] { return rename_impl(olddirfd, oldp, newdirfd, newp, flags); },
-                 [&] { return REAL(renameat2)(olddirfd, oldp, newdirfd, newp, flags); });
+  return guarded(
+      "renameat2", [&] { return rename_impl(olddirfd, oldp, newdirfd, newp, flags); },
+      [&] { return REAL(renameat2)(olddirfd, oldp, newdirfd, newp, flags); });
 }

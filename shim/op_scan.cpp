@@ -16,8 +16,7 @@ namespace {
 
 // scandir over a union directory, for dirent or dirent64 callers.
 template <typename Ent>
-int scan_union(Target& t, Ent*** namelist, int (*filter)(const Ent*),
-               int (*compar)(const Ent**, const Ent**)) {
+int scan_union(Target& t, Ent*** namelist, int (*filter)(const Ent*), int (*compar)(const Ent**, const Ent**)) {
   if (kind_at(t.remote_path()) != 'd' && kind_at(t.natural()) != 'd') return errno = ENOENT, -1;
   std::vector<DirEntry> entries = list_union(t);
   UnionDir scratch;
@@ -40,8 +39,7 @@ int scan_union(Target& t, Ent*** namelist, int (*filter)(const Ent*),
     return errno = ENOMEM, -1;
   }
   memcpy(list, out.data(), sizeof(Ent*) * out.size());
-  if (compar)
-    qsort(list, out.size(), sizeof(Ent*), reinterpret_cast<int (*)(const void*, const void*)>(compar));
+  if (compar) qsort(list, out.size(), sizeof(Ent*), reinterpret_cast<int (*)(const void*, const void*)>(compar));
   *namelist = list;
   return static_cast<int>(out.size());
 }
@@ -55,7 +53,8 @@ int scandir_at(int dirfd, const char* dir, Ent*** namelist, int (*filter)(const 
   Target t;
   if (!place(dirfd, dir, Kind::dir, t) || t.passes()) return pass();
   if (!t.remote()) return at(t.natural());
-  return guarded("scandir", [&] { return scan_union(t, namelist, filter, compar); }, pass);
+  return guarded(
+      "scandir", [&] { return scan_union(t, namelist, filter, compar); }, pass);
 }
 
 // Our own exported directory functions, as glob's GLOB_ALTDIRFUNC hooks.
@@ -75,29 +74,28 @@ using namespace fractfs::shim;
 
 SHIM_EXPORT int scandir(const char* dir, struct dirent*** namelist, int (*filter)(const struct dirent*),
                         int (*compar)(const struct dirent**, const struct dirent**)) {
-  return scandir_at(AT_FDCWD, dir, namelist, filter, compar,
-                    [&] { return REAL(scandir)(dir, namelist, filter, compar); },
-                    [&](const char* p) { return REAL(scandir)(p, namelist, filter, compar); });
+  return scandir_at(
+      AT_FDCWD, dir, namelist, filter, compar, [&] { return REAL(scandir)(dir, namelist, filter, compar); },
+      [&](const char* p) { return REAL(scandir)(p, namelist, filter, compar); });
 }
 SHIM_EXPORT int scandir64(const char* dir, struct dirent64*** namelist, int (*filter)(const struct dirent64*),
                           int (*compar)(const struct dirent64**, const struct dirent64**)) {
-  return scandir_at(AT_FDCWD, dir, namelist, filter, compar,
-                    [&] { return REAL(scandir64)(dir, namelist, filter, compar); },
-                    [&](const char* p) { return REAL(scandir64)(p, namelist, filter, compar); });
+  return scandir_at(
+      AT_FDCWD, dir, namelist, filter, compar, [&] { return REAL(scandir64)(dir, namelist, filter, compar); },
+      [&](const char* p) { return REAL(scandir64)(p, namelist, filter, compar); });
 }
-SHIM_EXPORT int scandirat(int dirfd, const char* dir, struct dirent*** namelist,
-                          int (*filter)(const struct dirent*),
+SHIM_EXPORT int scandirat(int dirfd, const char* dir, struct dirent*** namelist, int (*filter)(const struct dirent*),
                           int (*compar)(const struct dirent**, const struct dirent**)) {
-  return scandir_at(dirfd, dir, namelist, filter, compar,
-                    [&] { return REAL(scandirat)(dirfd, dir, namelist, filter, compar); },
-                    [&](const char* p) { return REAL(scandir)(p, namelist, filter, compar); });
+  return scandir_at(
+      dirfd, dir, namelist, filter, compar, [&] { return REAL(scandirat)(dirfd, dir, namelist, filter, compar); },
+      [&](const char* p) { return REAL(scandir)(p, namelist, filter, compar); });
 }
 SHIM_EXPORT int scandirat64(int dirfd, const char* dir, struct dirent64*** namelist,
                             int (*filter)(const struct dirent64*),
                             int (*compar)(const struct dirent64**, const struct dirent64**)) {
-  return scandir_at(dirfd, dir, namelist, filter, compar,
-                    [&] { return REAL(scandirat64)(dirfd, dir, namelist, filter, compar); },
-                    [&](const char* p) { return REAL(scandir64)(p, namelist, filter, compar); });
+  return scandir_at(
+      dirfd, dir, namelist, filter, compar, [&] { return REAL(scandirat64)(dirfd, dir, namelist, filter, compar); },
+      [&](const char* p) { return REAL(scandir64)(p, namelist, filter, compar); });
 }
 
 SHIM_EXPORT int glob(const char* pattern, int flags, int (*errfunc)(const char*, int), glob_t* pglob) {

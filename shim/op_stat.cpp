@@ -6,9 +6,9 @@
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/real.hpp"
+#include "shim/scratch.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
-#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -21,13 +21,19 @@ bool later(const struct timespec& a, const struct timespec& b) {
   return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
 }
 template <typename St>
-bool is_dir(const St& st) { return S_ISDIR(st.st_mode); }
+bool is_dir(const St& st) {
+  return S_ISDIR(st.st_mode);
+}
 bool is_dir(const struct statx& st) { return S_ISDIR(st.stx_mode); }
 template <typename St>
-bool is_link(const St& st) { return S_ISLNK(st.st_mode); }
+bool is_link(const St& st) {
+  return S_ISLNK(st.st_mode);
+}
 bool is_link(const struct statx& st) { return S_ISLNK(st.stx_mode); }
 template <typename St>
-Times times_of(const St& st) { return {st.st_mtim, st.st_ctim}; }
+Times times_of(const St& st) {
+  return {st.st_mtim, st.st_ctim};
+}
 Times times_of(const struct statx& st) {
   return {{st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec}, {st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec}};
 }
@@ -50,7 +56,9 @@ void sum_links(N& mine, N local) {
   else mine = static_cast<N>(mine + local - 2);
 }
 template <typename St>
-void add_links(St& st, const St& local) { sum_links(st.st_nlink, local.st_nlink); }
+void add_links(St& st, const St& local) {
+  sum_links(st.st_nlink, local.st_nlink);
+}
 void add_links(struct statx& st, const struct statx& local) { sum_links(st.stx_nlink, local.stx_nlink); }
 
 // `*buf` holds a union directory's remote half, whose identity the union
@@ -108,28 +116,35 @@ int fstat_like(int fd, Pass&& pass, Call&& call, St* buf) {
 template <typename Call, typename Pass, typename St>
 int stat_like(int dirfd, const char* path, int flags, Call&& call, Pass&& pass, St* buf) {
   if ((flags & AT_EMPTY_PATH) && path && !*path) return fstat_like(dirfd, pass, call, buf);
-  return on_path("stat", dirfd, path, Kind::unknown, [&](Target& t) {
-    bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
-    int rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
-    if (rc != 0 && errno == ENOENT && to_local_socket(t)) rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
-    if (rc == 0 && follow && is_link(*buf)) {
-      // Followed virtually: the target may be in the other tier, or a union
-      // directory whose identity is its remote half.
-      relink(t, Kind::unknown, true);
-      rc = stat_placed(t, call, buf, flags);
-    } else if (rc != 0 && worth_relinking(t, errno, follow) && relink(t, Kind::unknown, follow)) {
-      rc = stat_placed(t, call, buf, flags);
-    }
-    return rc;
-  }, pass);
+  return on_path(
+      "stat", dirfd, path, Kind::unknown,
+      [&](Target& t) {
+        bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
+        int rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
+        if (rc != 0 && errno == ENOENT && to_local_socket(t))
+          rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
+        if (rc == 0 && follow && is_link(*buf)) {
+          // Followed virtually: the target may be in the other tier, or a union
+          // directory whose identity is its remote half.
+          relink(t, Kind::unknown, true);
+          rc = stat_placed(t, call, buf, flags);
+        } else if (rc != 0 && worth_relinking(t, errno, follow) && relink(t, Kind::unknown, follow)) {
+          rc = stat_placed(t, call, buf, flags);
+        }
+        return rc;
+      },
+      pass);
 }
 
 // Calls that only need the path mapped.
 template <typename Call, typename Pass>
 int mapped(int dirfd, const char* path, Call&& call, Pass&& pass) {
-  return on_path("path call", dirfd, path, Kind::unknown, [&](Target& t) {
-    return with_relink(t, Kind::unknown, true, [&] { return t.passes() ? pass() : call(t.at_path()); });
-  }, pass);
+  return on_path(
+      "path call", dirfd, path, Kind::unknown,
+      [&](Target& t) {
+        return with_relink(t, Kind::unknown, true, [&] { return t.passes() ? pass() : call(t.at_path()); });
+      },
+      pass);
 }
 
 }  // namespace
@@ -137,22 +152,22 @@ int mapped(int dirfd, const char* path, Call&& call, Pass&& pass) {
 
 using namespace fractfs::shim;
 
-#define STAT_PATH(NAME, ST, AT_CALL, FLAGS)                                                  \
-  SHIM_EXPORT int NAME(const char* path, struct ST* st) {                                    \
-    return stat_like(                                                                        \
+#define STAT_PATH(NAME, ST, AT_CALL, FLAGS)                                                                            \
+  SHIM_EXPORT int NAME(const char* path, struct ST* st) {                                                              \
+    return stat_like(                                                                                                  \
         AT_FDCWD, path, FLAGS, [&](int fd, const char* p, struct ST* b, int f) { return REAL(AT_CALL)(fd, p, b, f); }, \
-        [&] { return REAL(NAME)(path, st); }, st);                                           \
+        [&] { return REAL(NAME)(path, st); }, st);                                                                     \
   }
 STAT_PATH(stat, stat, fstatat, 0)
 STAT_PATH(stat64, stat64, fstatat64, 0)
 STAT_PATH(lstat, stat, fstatat, AT_SYMLINK_NOFOLLOW)
 STAT_PATH(lstat64, stat64, fstatat64, AT_SYMLINK_NOFOLLOW)
 
-#define STAT_AT(NAME, ST)                                                                           \
-  SHIM_EXPORT int NAME(int dirfd, const char* path, struct ST* st, int flags) {                     \
-    return stat_like(                                                                               \
+#define STAT_AT(NAME, ST)                                                                                        \
+  SHIM_EXPORT int NAME(int dirfd, const char* path, struct ST* st, int flags) {                                  \
+    return stat_like(                                                                                            \
         dirfd, path, flags, [&](int fd, const char* p, struct ST* b, int f) { return REAL(NAME)(fd, p, b, f); }, \
-        [&] { return REAL(NAME)(dirfd, path, st, flags); }, st);                                    \
+        [&] { return REAL(NAME)(dirfd, path, st, flags); }, st);                                                 \
   }
 STAT_AT(fstatat, stat)
 STAT_AT(fstatat64, stat64)
@@ -165,64 +180,66 @@ SHIM_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, str
 }
 
 // Pre-2.33 binaries (and manylinux wheels) call these instead of stat.
-#define XSTAT_PATH(NAME, ST, FLAGS, AT_NAME)                                                        \
-  SHIM_EXPORT int NAME(int ver, const char* path, struct ST* st) {                                  \
-    return stat_like(                                                                               \
-        AT_FDCWD, path, FLAGS, [&](int fd, const char* p, struct ST* b, int f) { return REAL(AT_NAME)(ver, fd, p, b, f); }, \
-        [&] { return REAL(NAME)(ver, path, st); }, st);                                             \
+#define XSTAT_PATH(NAME, ST, FLAGS, AT_NAME)                                                         \
+  SHIM_EXPORT int NAME(int ver, const char* path, struct ST* st) {                                   \
+    return stat_like(                                                                                \
+        AT_FDCWD, path, FLAGS,                                                                       \
+        [&](int fd, const char* p, struct ST* b, int f) { return REAL(AT_NAME)(ver, fd, p, b, f); }, \
+        [&] { return REAL(NAME)(ver, path, st); }, st);                                              \
   }
 XSTAT_PATH(__xstat, stat, 0, __fxstatat)
 XSTAT_PATH(__xstat64, stat64, 0, __fxstatat64)
 XSTAT_PATH(__lxstat, stat, AT_SYMLINK_NOFOLLOW, __fxstatat)
 XSTAT_PATH(__lxstat64, stat64, AT_SYMLINK_NOFOLLOW, __fxstatat64)
 
-#define XSTAT_AT(NAME, ST)                                                                              \
-  SHIM_EXPORT int NAME(int ver, int dirfd, const char* path, struct ST* st, int flags) {                \
-    return stat_like(                                                                                   \
+#define XSTAT_AT(NAME, ST)                                                                                            \
+  SHIM_EXPORT int NAME(int ver, int dirfd, const char* path, struct ST* st, int flags) {                              \
+    return stat_like(                                                                                                 \
         dirfd, path, flags, [&](int fd, const char* p, struct ST* b, int f) { return REAL(NAME)(ver, fd, p, b, f); }, \
-        [&] { return REAL(NAME)(ver, dirfd, path, st, flags); }, st);                                   \
+        [&] { return REAL(NAME)(ver, dirfd, path, st, flags); }, st);                                                 \
   }
 XSTAT_AT(__fxstatat, stat)
 XSTAT_AT(__fxstatat64, stat64)
 
-#define FSTAT(NAME, ST, AT_NAME)                                                            \
-  SHIM_EXPORT int NAME(int fd, struct ST* st) {                                             \
-    return fstat_like(                                                                      \
-        fd, [&] { return REAL(NAME)(fd, st); },                                             \
+#define FSTAT(NAME, ST, AT_NAME)                                                                     \
+  SHIM_EXPORT int NAME(int fd, struct ST* st) {                                                      \
+    return fstat_like(                                                                               \
+        fd, [&] { return REAL(NAME)(fd, st); },                                                      \
         [&](int at, const char* p, struct ST* b, int f) { return REAL(AT_NAME)(at, p, b, f); }, st); \
   }
 FSTAT(fstat, stat, fstatat)
 FSTAT(fstat64, stat64, fstatat64)
 
-#define XFSTAT(NAME, ST, AT_NAME)                                                           \
-  SHIM_EXPORT int NAME(int ver, int fd, struct ST* st) {                                    \
-    return fstat_like(                                                                      \
-        fd, [&] { return REAL(NAME)(ver, fd, st); },                                        \
+#define XFSTAT(NAME, ST, AT_NAME)                                                                         \
+  SHIM_EXPORT int NAME(int ver, int fd, struct ST* st) {                                                  \
+    return fstat_like(                                                                                    \
+        fd, [&] { return REAL(NAME)(ver, fd, st); },                                                      \
         [&](int at, const char* p, struct ST* b, int f) { return REAL(AT_NAME)(ver, at, p, b, f); }, st); \
   }
 XFSTAT(__fxstat, stat, __fxstatat)
 XFSTAT(__fxstat64, stat64, __fxstatat64)
 
-#define PATH_BUF(NAME, BUF)                                                                      \
-  SHIM_EXPORT int NAME(const char* path, struct BUF* buf) {                                      \
-    return mapped(AT_FDCWD, path, [&](const char* p) { return REAL(NAME)(p, buf); },            \
-                  [&] { return REAL(NAME)(path, buf); });                                        \
+#define PATH_BUF(NAME, BUF)                                                                                        \
+  SHIM_EXPORT int NAME(const char* path, struct BUF* buf) {                                                        \
+    return mapped(                                                                                                 \
+        AT_FDCWD, path, [&](const char* p) { return REAL(NAME)(p, buf); }, [&] { return REAL(NAME)(path, buf); }); \
   }
 PATH_BUF(statfs, statfs)
 PATH_BUF(statfs64, statfs64)
 PATH_BUF(statvfs, statvfs)
 PATH_BUF(statvfs64, statvfs64)
 
-#define PATH_MODE(NAME)                                                                          \
-  SHIM_EXPORT int NAME(const char* path, int mode) {                                             \
-    return mapped(AT_FDCWD, path, [&](const char* p) { return REAL(NAME)(p, mode); },           \
-                  [&] { return REAL(NAME)(path, mode); });                                       \
+#define PATH_MODE(NAME)                                                                                              \
+  SHIM_EXPORT int NAME(const char* path, int mode) {                                                                 \
+    return mapped(                                                                                                   \
+        AT_FDCWD, path, [&](const char* p) { return REAL(NAME)(p, mode); }, [&] { return REAL(NAME)(path, mode); }); \
   }
 PATH_MODE(access)
 PATH_MODE(euidaccess)
 PATH_MODE(eaccess)
 
 SHIM_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
-  return mapped(dirfd, path, [&](const char* p) { return REAL(faccessat)(AT_FDCWD, p, mode, flags); },
-                [&] { return REAL(faccessat)(dirfd, path, mode, flags); });
+  return mapped(
+      dirfd, path, [&](const char* p) { return REAL(faccessat)(AT_FDCWD, p, mode, flags); },
+      [&] { return REAL(faccessat)(dirfd, path, mode, flags); });
 }

@@ -78,8 +78,9 @@ long routed(long nr, const Args& a) noexcept {
     case SYS_creat: return ::creat(P(0), M(1));
 #endif
     case SYS_openat: return ::openat(I(0), P(1), I(2), M(3));
-    case SYS_openat2: return openat2_call(a);
-    // stat family
+    case SYS_openat2:
+      return openat2_call(a);
+      // stat family
 #ifdef SYS_stat
     case SYS_stat: return ::stat(P(0), PTR(struct stat*, 1));
     case SYS_lstat: return ::lstat(P(0), PTR(struct stat*, 1));
@@ -94,8 +95,9 @@ long routed(long nr, const Args& a) noexcept {
     case SYS_access: return ::access(P(0), I(1));
 #endif
     case SYS_faccessat: return ::faccessat(I(0), P(1), I(2), 0);
-    case SYS_faccessat2: return ::faccessat(I(0), P(1), I(2), I(3));
-    // names
+    case SYS_faccessat2:
+      return ::faccessat(I(0), P(1), I(2), I(3));
+      // names
 #ifdef SYS_mkdir
     case SYS_mkdir: return ::mkdir(P(0), M(1));
     case SYS_rmdir: return ::rmdir(P(0));
@@ -113,8 +115,9 @@ long routed(long nr, const Args& a) noexcept {
     case SYS_linkat: return ::linkat(I(0), P(1), I(2), P(3), I(4));
     case SYS_symlinkat: return ::symlinkat(P(0), I(1), P(2));
     case SYS_readlinkat: return ::readlinkat(I(0), P(1), PTR(char*, 2), static_cast<size_t>(a[3]));
-    case SYS_mknodat: return ::mknodat(I(0), P(1), M(2), static_cast<dev_t>(a[3]));
-    // attributes
+    case SYS_mknodat:
+      return ::mknodat(I(0), P(1), M(2), static_cast<dev_t>(a[3]));
+      // attributes
 #ifdef SYS_chmod
     case SYS_chmod: return ::chmod(P(0), M(1));
     case SYS_chown: return ::chown(P(0), U(1), U(2));

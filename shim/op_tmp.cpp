@@ -59,7 +59,9 @@ int temp_file(const char* where, char* tmpl, int suffixlen, int flags, Pass&& pa
 
 using namespace fractfs::shim;
 
-SHIM_EXPORT int mkstemp(char* tmpl) { return temp_file("mkstemp", tmpl, 0, 0, [&] { return REAL(mkstemp)(tmpl); }); }
+SHIM_EXPORT int mkstemp(char* tmpl) {
+  return temp_file("mkstemp", tmpl, 0, 0, [&] { return REAL(mkstemp)(tmpl); });
+}
 SHIM_EXPORT int mkstemp64(char* tmpl) {
   return temp_file("mkstemp64", tmpl, 0, 0, [&] { return REAL(mkstemp64)(tmpl); });
 }
@@ -79,8 +81,7 @@ SHIM_EXPORT int mkostemps(char* tmpl, int suffixlen, int flags) {
   return temp_file("mkostemps", tmpl, suffixlen, flags, [&] { return REAL(mkostemps)(tmpl, suffixlen, flags); });
 }
 SHIM_EXPORT int mkostemps64(char* tmpl, int suffixlen, int flags) {
-  return temp_file("mkostemps64", tmpl, suffixlen, flags,
-                   [&] { return REAL(mkostemps64)(tmpl, suffixlen, flags); });
+  return temp_file("mkostemps64", tmpl, suffixlen, flags, [&] { return REAL(mkostemps64)(tmpl, suffixlen, flags); });
 }
 
 // A temporary directory in the remote tier gets both halves, as mkdir would.

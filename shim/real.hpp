@@ -11,8 +11,12 @@ namespace fractfs::shim::real {
 // readdir_r is deprecated in glibc's headers, yet apps still call it.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#define FN(name) extern decltype(&::name) name; inline constexpr const char* version_of_##name = nullptr;
-#define FNV(name, version) extern decltype(&::name) name; inline constexpr const char* version_of_##name = version;
+#define FN(name)                 \
+  extern decltype(&::name) name; \
+  inline constexpr const char* version_of_##name = nullptr;
+#define FNV(name, version)       \
+  extern decltype(&::name) name; \
+  inline constexpr const char* version_of_##name = version;
 #include "shim/functions.def"
 #undef FN
 #undef FNV
@@ -37,5 +41,6 @@ inline F real_or_lookup(F& slot, const char* name, const char* version) noexcept
 
 // The real (next) definition of a libc function; versioned entries use the
 // version named in functions.def.
-#define REAL(name) \
-  (::fractfs::shim::detail::real_or_lookup(::fractfs::shim::real::name, #name, ::fractfs::shim::real::version_of_##name))
+#define REAL(name)                                                             \
+  (::fractfs::shim::detail::real_or_lookup(::fractfs::shim::real::name, #name, \
+                                           ::fractfs::shim::real::version_of_##name))

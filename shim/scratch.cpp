@@ -5,8 +5,8 @@
 #include <sys/mman.h>
 
 #include <atomic>
-#include <new>
 #include <cstdint>
+#include <new>
 
 namespace fractfs::shim::scratch {
 namespace {

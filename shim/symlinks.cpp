@@ -15,9 +15,9 @@
 
 #include "shim/fs_ops.hpp"
 #include "shim/real.hpp"
+#include "shim/scratch.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
-#include "shim/scratch.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -25,9 +25,7 @@ namespace {
 constexpr int kMaxHops = 40;  // the kernel's limit (ELOOP beyond)
 
 // Where the virtual path `v` lives physically.
-bool physical_of(const char* v, Kind kind, Target& probe) {
-  return place(AT_FDCWD, v, kind, probe);
-}
+bool physical_of(const char* v, Kind kind, Target& probe) { return place(AT_FDCWD, v, kind, probe); }
 
 // If the component ending at cur[end) is a symlink, splices its target
 // into `cur` (normalized) and returns true.

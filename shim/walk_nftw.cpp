@@ -23,16 +23,13 @@ namespace {
 // two structures are the same bytes (x86_64, and every LP64 glibc target).
 #define FRACTFS_SAME_FIELD(f)                                \
   (offsetof(struct stat, f) == offsetof(struct stat64, f) && \
-   sizeof(static_cast<struct stat*>(nullptr)->f) ==          \
-       sizeof(static_cast<struct stat64*>(nullptr)->f))
-static_assert(sizeof(struct stat) == sizeof(struct stat64) &&
-                  alignof(struct stat) == alignof(struct stat64) && FRACTFS_SAME_FIELD(st_dev) &&
-                  FRACTFS_SAME_FIELD(st_ino) && FRACTFS_SAME_FIELD(st_nlink) &&
-                  FRACTFS_SAME_FIELD(st_mode) && FRACTFS_SAME_FIELD(st_uid) &&
-                  FRACTFS_SAME_FIELD(st_gid) && FRACTFS_SAME_FIELD(st_rdev) &&
-                  FRACTFS_SAME_FIELD(st_size) && FRACTFS_SAME_FIELD(st_blksize) &&
-                  FRACTFS_SAME_FIELD(st_blocks) && FRACTFS_SAME_FIELD(st_atim) &&
-                  FRACTFS_SAME_FIELD(st_mtim) && FRACTFS_SAME_FIELD(st_ctim),
+   sizeof(static_cast<struct stat*>(nullptr)->f) == sizeof(static_cast<struct stat64*>(nullptr)->f))
+static_assert(sizeof(struct stat) == sizeof(struct stat64) && alignof(struct stat) == alignof(struct stat64) &&
+                  FRACTFS_SAME_FIELD(st_dev) && FRACTFS_SAME_FIELD(st_ino) && FRACTFS_SAME_FIELD(st_nlink) &&
+                  FRACTFS_SAME_FIELD(st_mode) && FRACTFS_SAME_FIELD(st_uid) && FRACTFS_SAME_FIELD(st_gid) &&
+                  FRACTFS_SAME_FIELD(st_rdev) && FRACTFS_SAME_FIELD(st_size) && FRACTFS_SAME_FIELD(st_blksize) &&
+                  FRACTFS_SAME_FIELD(st_blocks) && FRACTFS_SAME_FIELD(st_atim) && FRACTFS_SAME_FIELD(st_mtim) &&
+                  FRACTFS_SAME_FIELD(st_ctim),
               "struct stat and struct stat64 differ: nftw and nftw64 need two walkers");
 #undef FRACTFS_SAME_FIELD
 
@@ -41,14 +38,10 @@ constexpr int kNftwFlags = FTW_PHYS | FTW_MOUNT | FTW_CHDIR | FTW_DEPTH | FTW_AC
 // ftw's callbacks know fewer typeflags: glibc folds the nftw-only ones.
 int ftw_typeflag(int flag) {
   switch (flag) {
-    case FTW_SL:
-      return FTW_F;
-    case FTW_DP:
-      return FTW_D;
-    case FTW_SLN:
-      return FTW_NS;
-    default:
-      return flag;
+    case FTW_SL: return FTW_F;
+    case FTW_DP: return FTW_D;
+    case FTW_SLN: return FTW_NS;
+    default: return flag;
   }
 }
 
@@ -246,8 +239,7 @@ int Walker::run(const char* start) {
     if (ftw_.base > 0 && chdir_to_parent() != 0) return -1;
   }
   int result = start_object();
-  if (has(FTW_ACTIONRETVAL) && (result == FTW_SKIP_SUBTREE || result == FTW_SKIP_SIBLINGS))
-    result = 0;
+  if (has(FTW_ACTIONRETVAL) && (result == FTW_SKIP_SUBTREE || result == FTW_SKIP_SIBLINGS)) result = 0;
   return result;
 }
 
@@ -257,8 +249,7 @@ int Walker::start_object() {
   struct stat64 st {};
   if ((phys ? ::lstat64(name, &st) : ::stat64(name, &st)) != 0) {
     // A dangling symlink can still be reported; nothing else can.
-    if (!phys && errno == ENOENT && ::lstat64(name, &st) == 0 && S_ISLNK(st.st_mode))
-      return call(st, FTW_SLN);
+    if (!phys && errno == ENOENT && ::lstat64(name, &st) == 0 && S_ISLNK(st.st_mode)) return call(st, FTW_SLN);
     return -1;
   }
   if (!S_ISDIR(st.st_mode)) return call(st, S_ISLNK(st.st_mode) ? FTW_SL : FTW_F);
@@ -363,8 +354,7 @@ int Walker::entry(const Dir& dir, const char* name) {
   int result = 0;
   // FTW_MOUNT hides other filesystems; an unstattable entry has no device.
   if (flag == FTW_NS || !has(FTW_MOUNT) || st.st_dev == dev_) {
-    if (flag != FTW_D)
-      result = call(st, flag);
+    if (flag != FTW_D) result = call(st, flag);
     else if (has(FTW_PHYS) || seen_.emplace(st.st_dev, st.st_ino).second)
       result = walk_dir(st, &dir);  // a directory met again via a symlink is skipped silently
   }
@@ -375,8 +365,7 @@ int Walker::entry(const Dir& dir, const char* name) {
 // EACCES/ENOENT (ELOOP, ENAMETOOLONG...): glibc ends the whole walk then.
 int Walker::classify(const Dir& dir, const char* name, struct stat64& st) const {
   const bool phys = has(FTW_PHYS);
-  if (stat_entry(dir, name, st, phys) == 0)
-    return S_ISDIR(st.st_mode) ? FTW_D : S_ISLNK(st.st_mode) ? FTW_SL : FTW_F;
+  if (stat_entry(dir, name, st, phys) == 0) return S_ISDIR(st.st_mode) ? FTW_D : S_ISLNK(st.st_mode) ? FTW_SL : FTW_F;
   if (errno != EACCES && errno != ENOENT) return -1;
   if (phys) return FTW_NS;
   // Following failed: a dangling symlink is reported with its lstat.
@@ -420,12 +409,8 @@ int nftw64(const char* dir, __nftw64_func_t fn, int nopenfd, int flags) {
   return valid_flags(flags) ? walk(dir, Callback{.nftw64 = fn}, nopenfd, flags) : -1;
 }
 
-int ftw(const char* dir, __ftw_func_t fn, int nopenfd) {
-  return walk(dir, Callback{.ftw = fn}, nopenfd, 0);
-}
+int ftw(const char* dir, __ftw_func_t fn, int nopenfd) { return walk(dir, Callback{.ftw = fn}, nopenfd, 0); }
 
-int ftw64(const char* dir, __ftw64_func_t fn, int nopenfd) {
-  return walk(dir, Callback{.ftw64 = fn}, nopenfd, 0);
-}
+int ftw64(const char* dir, __ftw64_func_t fn, int nopenfd) { return walk(dir, Callback{.ftw64 = fn}, nopenfd, 0); }
 
 }  // namespace fractfs::walk

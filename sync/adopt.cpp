@@ -70,8 +70,8 @@ AdoptReport adopt_layout(const Config& cfg, const Resolver& resolver) {
 std::string summary(const AdoptReport& r) {
   if (!r.files_moved && !r.dirs_created) return {};
   return "adopted the existing layout: moved " + std::to_string(r.files_moved) + " file(s), " +
-         std::to_string(r.bytes_moved) + " bytes, to the remote store; created " +
-         std::to_string(r.dirs_created) + " remote director" + (r.dirs_created == 1 ? "y" : "ies");
+         std::to_string(r.bytes_moved) + " bytes, to the remote store; created " + std::to_string(r.dirs_created) +
+         " remote director" + (r.dirs_created == 1 ? "y" : "ies");
 }
 
 }  // namespace fractfs

@@ -15,9 +15,7 @@ namespace fractfs {
 
 class Bundle {
  public:
-  bool contains(std::string_view rel) const {
-    return !paths_.empty() && paths_.count(std::string(rel)) != 0;
-  }
+  bool contains(std::string_view rel) const { return !paths_.empty() && paths_.count(std::string(rel)) != 0; }
   void add(std::string rel) { paths_.insert(std::move(rel)); }
   std::size_t size() const noexcept { return paths_.size(); }
   bool empty() const noexcept { return paths_.empty(); }

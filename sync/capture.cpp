@@ -37,7 +37,9 @@ bool same_version(const struct stat& a, const struct stat& b) noexcept {
 }
 
 void pause_before(int attempt) noexcept {
-  struct timespec ts{0, 5000000L * attempt * attempt};
+  struct timespec ts {
+    0, 5000000L * attempt* attempt
+  };
   ::nanosleep(&ts, nullptr);
 }
 
@@ -57,8 +59,7 @@ int reflink_clone(int root_fd, const std::string& rel, int fd) noexcept {
 
 // One pass over an open file. False when it changed under us (`out.entry`
 // then holds what was read, without a local identity).
-bool read_version(int fd, const struct stat& before, const CaptureSource& src, std::vector<char>& buf,
-                  Capture& out) {
+bool read_version(int fd, const struct stat& before, const CaptureSource& src, std::vector<char>& buf, Capture& out) {
   Entry& e = out.entry;
   e = Entry{};
   auto size = static_cast<std::uint64_t>(before.st_size);

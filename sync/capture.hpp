@@ -33,8 +33,8 @@ struct Capture {
   // busy: a database whose lock could not be had (held exclusively).
   enum class Outcome { ok, vanished, not_regular, unstable, unreadable, busy };
   Outcome outcome = Outcome::ok;
-  Entry entry;          // ok: the file as stored; unstable: the last copy read
-  std::string error;    // unreadable, busy: why
+  Entry entry;        // ok: the file as stored; unstable: the last copy read
+  std::string error;  // unreadable, busy: why
   std::uint64_t new_objects = 0, new_bytes = 0;
   bool cloned = false;  // read from a reflink clone (it kept changing)
   // A SQLite database: its -wal from the same read transaction (nullopt:

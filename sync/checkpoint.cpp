@@ -61,15 +61,16 @@ void unstable(Snapshot& snap, const std::string& rel, Capture& c, CheckpointRepo
   }
   snap.model.set(rel, std::move(c.entry));
   ++rep.torn;
-  unsettled(rep, rel, "changed during every read for " + std::to_string((now - since) / 1000000000) +
-                          " s; stored as last read, which may be inconsistent");
+  unsettled(rep, rel,
+            "changed during every read for " + std::to_string((now - since) / 1000000000) +
+                " s; stored as last read, which may be inconsistent");
 }
 
 // Reads the listed files (in parallel) and puts what was read in the model.
 // Entries set along with a database (its -wal) go into `settled`: the scan
 // may have seen them vanish before the capture saw them again.
-void capture_all(const SyncEnv& env, Snapshot& snap, Scanner& scan, int root_fd, CheckpointReport& rep,
-                 Generation& gen, const CheckpointOptions& opt, std::set<std::string>& settled) {
+void capture_all(const SyncEnv& env, Snapshot& snap, Scanner& scan, int root_fd, CheckpointReport& rep, Generation& gen,
+                 const CheckpointOptions& opt, std::set<std::string>& settled) {
   Progress* progress = opt.progress;
   double settle_seconds = opt.settle_seconds;
   // A path can be queued twice: listed, and found in a new directory.
@@ -79,8 +80,7 @@ void capture_all(const SyncEnv& env, Snapshot& snap, Scanner& scan, int root_fd,
   unsigned threads = worker_count(results.size());
   std::vector<std::vector<char>> buffers(threads);
   PutOnce once;
-  CaptureSource src{root_fd, env.cfg.root_real.empty() ? env.cfg.root : env.cfg.root_real, snap.model, env.store,
-                    once};
+  CaptureSource src{root_fd, env.cfg.root_real.empty() ? env.cfg.root : env.cfg.root_real, snap.model, env.store, once};
   parallel_for(results.size(), threads, [&](std::size_t i, unsigned w) {
     results[i] = capture_file(src, scan.to_read[i], buffers[w]);
     if (progress) progress->add(1, results[i].entry.size);
@@ -131,8 +131,10 @@ void commit(const SyncEnv& env, Snapshot& snap, Generation& gen) {
   std::uint64_t now_current = current ? current->generation : 0;
   std::string now_tag = current ? current->tag : std::string();
   if (now_current != snap.current.number || now_tag != snap.current.tag)
-    throw StaleSnapshot(fmt::format("{}: generation {} was made by another writer since this snapshot (of {}); "
-                                    "reloading it", store.describe(), now_current, snap.current.number));
+    throw StaleSnapshot(
+        fmt::format("{}: generation {} was made by another writer since this snapshot (of {}); "
+                    "reloading it",
+                    store.describe(), now_current, snap.current.number));
   gen.number = now_current + 1;
   gen.parent = now_current;
   gen.parent_tag = now_tag;
@@ -151,8 +153,8 @@ void commit(const SyncEnv& env, Snapshot& snap, Generation& gen) {
   SwapResult swap = store.swap_pointer(keys::current, current ? current->version : std::nullopt,
                                        serialize(Current{gen.number, gen.root, gen.tag, std::nullopt}));
   if (!swap.won)
-    throw StaleSnapshot(fmt::format("{}: another writer made generation {} current first; reloading it",
-                                    store.describe(), gen.number));
+    throw StaleSnapshot(
+        fmt::format("{}: another writer made generation {} current first; reloading it", store.describe(), gen.number));
   crash_point("current");
   store.flush();
   snap.model.accept();

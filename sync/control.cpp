@@ -42,7 +42,9 @@ Read read_line(int fd, std::string& out, double timeout_s) {
   while (out.size() < 4096) {
     int left_ms = static_cast<int>((deadline - sys::seconds_now()) * 1000);
     if (left_ms <= 0) return Read::timeout;
-    struct pollfd p{fd, POLLIN, 0};
+    struct pollfd p {
+      fd, POLLIN, 0
+    };
     int rc = ::poll(&p, 1, left_ms);
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0) return Read::timeout;
@@ -87,7 +89,7 @@ bool ControlServer::listen(const std::string& path) noexcept {
 std::optional<std::string> ControlServer::accept_request(int& client) noexcept {
   client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (client < 0) return std::nullopt;
-  struct ucred cred{};
+  struct ucred cred {};
   socklen_t len = sizeof cred;
   if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) {
     ::close(client);

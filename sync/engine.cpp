@@ -26,8 +26,7 @@ void write_state(const StateDir& state, const char* name, const std::string& tex
 
 }  // namespace
 
-Engine::Engine(Config cfg)
-    : cfg_(std::move(cfg)), resolver_(cfg_), store_(open_store(cfg_)), state_(cfg_) {
+Engine::Engine(Config cfg) : cfg_(std::move(cfg)), resolver_(cfg_), store_(open_store(cfg_)), state_(cfg_) {
   std::string text = read_or_empty(state_.path("bundle"));
   if (!text.empty()) {
     try {

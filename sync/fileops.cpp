@@ -142,8 +142,8 @@ int copy_fd_into_place(int in, const std::string& dst, bool noreplace) noexcept 
     int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0) return -1;
     struct timespec times[2] = {st.st_atim, st.st_mtim};
-    bool ok = copy_data(in, out) == 0 && ::fchmod(out, st.st_mode & 07777) == 0 &&
-              ::futimens(out, times) == 0 && ::fsync(out) == 0;
+    bool ok = copy_data(in, out) == 0 && ::fchmod(out, st.st_mode & 07777) == 0 && ::futimens(out, times) == 0 &&
+              ::fsync(out) == 0;
     int err = errno;
     ::close(out);
     if (ok) {

@@ -41,12 +41,13 @@ std::string changes(std::uint64_t n, std::string_view tag) { return generation(n
 
 std::string serialize(const Generation& g) {
   return fmt::format(
-      "{}\ngeneration {}\ntag {}\nparent {}\nparent_tag {}\nroot {}\ntime_ns {}\ntime {}\nduration {:.6f}\nfiles {}\ndirs {}\n"
+      "{}\ngeneration {}\ntag {}\nparent {}\nparent_tag {}\nroot {}\ntime_ns {}\ntime {}\nduration {:.6f}\nfiles "
+      "{}\ndirs {}\n"
       "symlinks {}\nbytes {}\nnew_objects {}\nnew_bytes {}\ndirty {}\nfull {}\nchanges {}\nhost {}\n",
       kGenHeader, g.number, g.tag.empty() ? "-" : g.tag, g.parent, g.parent_tag.empty() ? "-" : g.parent_tag,
-      g.root.hex(), g.time_ns, sys::utc_time(g.time_ns), g.duration, g.files, g.dirs,
-      g.symlinks, g.bytes, g.new_objects, g.new_bytes, g.dirty, g.full ? 1 : 0,
-      g.changes.null() ? std::string("-") : g.changes.hex(), g.host);
+      g.root.hex(), g.time_ns, sys::utc_time(g.time_ns), g.duration, g.files, g.dirs, g.symlinks, g.bytes,
+      g.new_objects, g.new_bytes, g.dirty, g.full ? 1 : 0, g.changes.null() ? std::string("-") : g.changes.hex(),
+      g.host);
 }
 
 Generation parse_generation(std::string_view text, std::string_view what) {

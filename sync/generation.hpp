@@ -54,8 +54,8 @@ struct Generation {
   double duration = 0;       // seconds the checkpoint took
   std::uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;
   std::uint64_t new_objects = 0, new_bytes = 0;  // uploaded by this checkpoint
-  std::uint64_t dirty = 0;  // files kept at an older version: they changed while being read
-  bool full = false;        // made by a walk of the whole tree
+  std::uint64_t dirty = 0;                       // files kept at an older version: they changed while being read
+  bool full = false;                             // made by a walk of the whole tree
   std::string host;
   // Id of this generation's change list, which is only written when the
   // snapshot was built on the parent; null when there is none. Binds the

@@ -45,10 +45,11 @@ namespace {
 std::string restore_line(const StartReport& r) {
   const RestoreReport& rr = r.restore;
   if (!r.restored_now || !(rr.generation || rr.legacy)) return {};
-  return fmt::format("restored generation {}{}: {} file(s), {} bytes, {} newer local file(s) kept, {} bundle "
-                     "file(s) left out of checkpoints",
-                     rr.generation, rr.legacy ? " (Python package checkpoint)" : "", rr.files, rr.bytes,
-                     rr.kept_newer, rr.bundle.size());
+  return fmt::format(
+      "restored generation {}{}: {} file(s), {} bytes, {} newer local file(s) kept, {} bundle "
+      "file(s) left out of checkpoints",
+      rr.generation, rr.legacy ? " (Python package checkpoint)" : "", rr.files, rr.bytes, rr.kept_newer,
+      rr.bundle.size());
 }
 
 // The layout and the restore, with messages for the starter.
@@ -83,7 +84,9 @@ sigset_t handled_signals() {
 // Waits up to `seconds` for a signal; a stop signal asks for a checkpoint
 // at once (the node may be going down), the helper stays for the app.
 void nap(const sigset_t& set, double seconds, Holder& holder) {
-  struct timespec ts{0, static_cast<long>(seconds * 1e9)};
+  struct timespec ts {
+    0, static_cast<long>(seconds * 1e9)
+  };
   if (::sigtimedwait(&set, nullptr, &ts) > 0) holder.checkpoint_soon();
 }
 

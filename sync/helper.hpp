@@ -31,7 +31,7 @@ void tell(int& fd, std::string_view line) noexcept;
 void note(int fd, std::string_view kind, std::string_view text) noexcept;
 
 struct Options {
-  int ready_fd = -1;   // closed once the app may run; -1: none
+  int ready_fd = -1;  // closed once the app may run; -1: none
   // Seconds with no app process before the final checkpoint: a program
   // being exec'd holds no presence lock until its constructor runs.
   double grace = 0.25;

@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -97,8 +97,9 @@ bool Holder::keep_lease() noexcept {
     holder = Lease::describe_holder(engine_.store());
   } catch (...) {
   }
-  log_(true, "another node took the lease over (" + holder + "): this node stops checkpointing; its changes from "
-             "now on are not saved");
+  log_(true, "another node took the lease over (" + holder +
+                 "): this node stops checkpointing; its changes from "
+                 "now on are not saved");
   lease_lost_ = true;  // the holder goes on answering, with that error
   return false;
 }
@@ -433,7 +434,7 @@ bool Holder::stop(bool final_checkpoint, double within) noexcept {
 }
 
 void Holder::abandon_after_fork() noexcept {
-  running_ = false;  // the threads are the parent's, and so is the lease
+  running_ = false;               // the threads are the parent's, and so is the lease
   new (&renewer_) std::thread();  // forgets the parent's renewer without joining it
   lease_.abandon();
   lock_.abandon_after_fork();

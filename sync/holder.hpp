@@ -12,12 +12,12 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "sync/checkpoint.hpp"
 #include "sync/control.hpp"
@@ -109,7 +109,7 @@ class Holder {
   std::optional<Snapshot> snap_;
   std::set<std::string> pending_;
   OpenWriters writers_;  // open for writing somewhere in the app: looked at by every checkpoint
-  bool lost_ = true;  // a full walk is due (the first checkpoint is the start-up reconcile)
+  bool lost_ = true;     // a full walk is due (the first checkpoint is the start-up reconcile)
   std::uint64_t taken_ = 0;
   Status status_;
   std::string last_error_logged_;
@@ -133,7 +133,7 @@ class Holder {
   bool renew_stop_ = false;
   bool lease_later_ = false, take_over_ = false;
   std::atomic<bool> lease_retry_{false};  // not taken at start (the store failed): tried again
-  std::atomic<bool> lease_lost_{false};  // another node took it: no more checkpoints
+  std::atomic<bool> lease_lost_{false};   // another node took it: no more checkpoints
 };
 
 }  // namespace fractfs

@@ -71,8 +71,8 @@ std::uint64_t check_of(std::uint64_t key, std::uint64_t pos, std::uint64_t pid) 
 }
 
 bool valid(const FileHeader& h, off_t size) noexcept {
-  return h.magic == kMagic && h.version == kVersion && h.header_size == kHeaderSize &&
-         h.capacity >= kMinCapacity && h.capacity <= kMaxCapacity && h.capacity % 8 == 0 &&
+  return h.magic == kMagic && h.version == kVersion && h.header_size == kHeaderSize && h.capacity >= kMinCapacity &&
+         h.capacity <= kMaxCapacity && h.capacity % 8 == 0 &&
          static_cast<std::uint64_t>(size) == kHeaderSize + h.capacity;
 }
 
@@ -359,8 +359,7 @@ void Reader::open(const std::string& path, std::uint64_t capacity) {
 bool Reader::intact() const noexcept {
   FileHeader& h = hdr();
   struct stat st;
-  return at(h.magic).load(std::memory_order_relaxed) == kMagic &&
-         at(h.head).load(std::memory_order_relaxed) % 8 == 0 &&
+  return at(h.magic).load(std::memory_order_relaxed) == kMagic && at(h.head).load(std::memory_order_relaxed) % 8 == 0 &&
          at(h.tail).load(std::memory_order_relaxed) % 8 == 0 &&
          at(h.version).load(std::memory_order_relaxed) == kVersion &&
          at(h.header_size).load(std::memory_order_relaxed) == kHeaderSize &&
@@ -404,8 +403,7 @@ void Reader::walk(Batch& b, std::chrono::milliseconds wait, std::chrono::millise
       if (!written(w, pos, cap_)) {
         // A writer's full ring left a hole here, or it died between
         // reserving and committing: skip to the head.
-        if (at(h.lost).load(std::memory_order_relaxed) != 0 || Clock::now() - stuck_since_ >= give_up)
-          resync(b);
+        if (at(h.lost).load(std::memory_order_relaxed) != 0 || Clock::now() - stuck_since_ >= give_up) resync(b);
         return;
       }
     }
@@ -477,9 +475,7 @@ void Reader::skip_to(std::uint64_t h) noexcept {
   stuck_ = false;
 }
 
-std::uint64_t Reader::consumed() const noexcept {
-  return map_ ? at(hdr().tail).load(std::memory_order_acquire) : 0;
-}
+std::uint64_t Reader::consumed() const noexcept { return map_ ? at(hdr().tail).load(std::memory_order_acquire) : 0; }
 
 void Reader::set_saved(std::uint64_t pos) noexcept {
   if (map_) at(hdr().saved).store(pos == kNotSaved ? 0 : pos + 1, std::memory_order_release);

@@ -35,8 +35,8 @@ namespace fractfs::journal {
 
 enum class Event : std::uint8_t { changed = 1, removed = 2, opened = 3, closed = 4 };
 
-inline constexpr std::size_t kMaxPath = 4000;            // longer: the event is lost
-inline constexpr std::uint64_t kCapacity = 4u << 20;     // default data area size
+inline constexpr std::size_t kMaxPath = 4000;         // longer: the event is lost
+inline constexpr std::uint64_t kCapacity = 4u << 20;  // default data area size
 
 // ---- File format (here for tools and tests) ----
 inline constexpr std::uint64_t kMagic = 0x314e4a5443415246;      // "FRACTJN1"
@@ -53,8 +53,8 @@ struct FileHeader {
   alignas(64) std::uint64_t magic;
   std::uint32_t version;
   std::uint32_t header_size;
-  std::uint64_t capacity;  // data area size, a multiple of 8
-  std::uint64_t epoch;     // bumped by the reader at each drain; read by every record()
+  std::uint64_t capacity;          // data area size, a multiple of 8
+  std::uint64_t epoch;             // bumped by the reader at each drain; read by every record()
   alignas(64) std::uint64_t head;  // next position to reserve (writers fetch_add)
   alignas(64) std::uint64_t tail;  // consumed up to (reader only)
   std::uint32_t lost;              // events were dropped: the reader must rescan

@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::string_view kHeader = "fractfs-lease 1";
 constexpr double kPollSeconds = 0.5;
-constexpr int kMaxLostSwaps = 20;       // a store that never lets a swap through
+constexpr int kMaxLostSwaps = 20;  // a store that never lets a swap through
 // A lease expired by more than this on our clock (beyond any sane clock
 // skew; `fractfs doctor` checks skew) is taken without watching a term.
 constexpr double kStaleSeconds = 120;
@@ -44,7 +44,9 @@ LeaseValue parse_lease(std::string_view text, std::string_view what) {
 }
 
 Lease::Lease(Store& store, const Config& cfg)
-    : store_(store), node_(cfg.node_id.empty() ? host_name() : cfg.node_id), root_(cfg.root),
+    : store_(store),
+      node_(cfg.node_id.empty() ? host_name() : cfg.node_id),
+      root_(cfg.root),
       seconds_(cfg.lease_seconds) {}
 
 LeaseValue Lease::mine(double seconds) const {
@@ -64,10 +66,11 @@ bool Lease::swap(const std::optional<std::string>& expected, const LeaseValue& v
 }
 
 std::string Lease::refusal(const LeaseValue& v) const {
-  return fmt::format("{}: node '{}' (host {}, pid {}, root {}) holds the lease and renews it; it expires at {} "
-                     "unless renewed. Two nodes checkpointing one remote root would overwrite each other: stop "
-                     "that node, or take the lease over with 'fractfs-run --take-over' (FRACTFS_TAKE_OVER=1)",
-                     store_.describe(), v.node, v.host, v.pid, v.root, when(v.expires_ns));
+  return fmt::format(
+      "{}: node '{}' (host {}, pid {}, root {}) holds the lease and renews it; it expires at {} "
+      "unless renewed. Two nodes checkpointing one remote root would overwrite each other: stop "
+      "that node, or take the lease over with 'fractfs-run --take-over' (FRACTFS_TAKE_OVER=1)",
+      store_.describe(), v.node, v.host, v.pid, v.root, when(v.expires_ns));
 }
 
 void Lease::acquire(bool take_over) {

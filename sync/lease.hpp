@@ -32,7 +32,7 @@ class LeaseHeld : public StoreError {
 struct LeaseValue {
   std::string node, root, host;
   long pid = 0;
-  double seconds = 0;       // the term
+  double seconds = 0;           // the term
   std::int64_t expires_ns = 0;  // on the holder's clock; 0: released
 };
 std::string serialize(const LeaseValue& v);

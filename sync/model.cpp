@@ -168,8 +168,7 @@ ObjectId Model::build(Store* store, std::uint64_t* new_objects, std::uint64_t* n
   std::vector<std::string> order;
   for (const auto& [rel, d] : dirs_)
     if (d.dirty) order.push_back(rel);
-  std::sort(order.begin(), order.end(),
-            [](const std::string& a, const std::string& b) { return depth(a) > depth(b); });
+  std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) { return depth(a) > depth(b); });
   for (const std::string& rel : order) {
     Dir& d = dirs_.at(rel);
     std::string text = serialize_tree(d.entries);
@@ -237,7 +236,8 @@ Model Model::load(Store& store, const ObjectId& root) {
       std::string key = keys::object(id);
       auto text = store.get(key);
       if (!text) throw StoreError(store.describe() + "/" + key + ": missing tree of '/" + rel + "'");
-      if (hash_bytes(*text) != id) throw FormatError(store.describe() + "/" + key + ": corrupt (content does not match its id)");
+      if (hash_bytes(*text) != id)
+        throw FormatError(store.describe() + "/" + key + ": corrupt (content does not match its id)");
       Dir& d = m.dirs_[rel];
       d.entries = parse_tree(*text, store.describe() + "/" + key);
       d.tree = id;
@@ -279,8 +279,7 @@ Model Model::parse_index(std::string_view text, std::string_view what, std::uint
   if (line() != kIndexHeader) throw FormatError(fmt::format("{}: not a fractfs index", what));
   std::string_view g = line();
   std::uint64_t gen = 0;
-  if (!g.starts_with("generation ") ||
-      std::from_chars(g.data() + 11, g.data() + g.size(), gen).ec != std::errc())
+  if (!g.starts_with("generation ") || std::from_chars(g.data() + 11, g.data() + g.size(), gen).ec != std::errc())
     throw FormatError(fmt::format("{}: bad generation line", what));
   line();  // root: recomputed below
   Model m;

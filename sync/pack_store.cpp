@@ -1,8 +1,8 @@
 #include "sync/pack_store.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <exception>
 #include <future>
 #include <list>
@@ -62,8 +62,8 @@ std::vector<Slice> parse_index(std::string_view text, const std::string& what) {
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     if (++line_no == 1) {
       if (line != kIndexHeader)
-        throw FormatError(fmt::format("{}: not a pack index (expected '{}'): written by a newer fractfs?", what,
-                                      kIndexHeader));
+        throw FormatError(
+            fmt::format("{}: not a pack index (expected '{}'): written by a newer fractfs?", what, kIndexHeader));
       continue;
     }
     if (line.empty()) continue;

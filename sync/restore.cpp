@@ -14,10 +14,10 @@
 
 #include "resolver/config.hpp"
 #include "resolver/resolver.hpp"
+#include "sync/capture.hpp"
 #include "sync/parallel.hpp"
 #include "sync/progress.hpp"
 #include "sync/restore_util.hpp"
-#include "sync/capture.hpp"
 #include "sync/sqlite_capture.hpp"
 #include "sync/store.hpp"
 #include "sync/sys.hpp"
@@ -235,8 +235,8 @@ class Restorer {
       written += data.size();
     }
     if (written != e.size)
-      throw FormatError(fmt::format("{}: the checkpoint's chunks of '{}' hold {} bytes, not {}",
-                                    env_.store.describe(), rel, written, e.size));
+      throw FormatError(fmt::format("{}: the checkpoint's chunks of '{}' hold {} bytes, not {}", env_.store.describe(),
+                                    rel, written, e.size));
     struct timespec times[2] = {to_timespec(e.mtime_ns), to_timespec(e.mtime_ns)};
     if ((chmod && ::fchmod(fd, e.mode) != 0) || ::futimens(fd, times) != 0)
       throw StoreError(fmt::format("cannot finish {}/{}: {}", env_.cfg.root, rel, strerror(errno)));

@@ -32,8 +32,8 @@ struct RestoreOptions {
 };
 
 struct RestoreReport {
-  std::uint64_t generation = 0;  // restored; 0 when there was none
-  bool legacy = false;           // from the Python package's checkpoint
+  std::uint64_t generation = 0;                                // restored; 0 when there was none
+  bool legacy = false;                                         // from the Python package's checkpoint
   std::uint64_t files = 0, bytes = 0, dirs = 0, symlinks = 0;  // written (or, dry run, to write)
   std::uint64_t unchanged = 0, kept_newer = 0, skipped = 0, conflicts = 0;
   std::vector<std::string> notes;  // what was kept or skipped, and why (capped)

@@ -92,8 +92,7 @@ class LegacyRestore {
       int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
       if (in < 0) throw StoreError(fmt::format("cannot read {}: {}", src, strerror(errno)));
       int out = sys::open_beneath(root_fd_, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      bool ok = out >= 0 && copy_data(in, out) && ::fchmod(out, st.st_mode & 07777) == 0 &&
-                ::futimens(out, times) == 0;
+      bool ok = out >= 0 && copy_data(in, out) && ::fchmod(out, st.st_mode & 07777) == 0 && ::futimens(out, times) == 0;
       int err = errno;
       ::close(in);
       if (out >= 0) ::close(out);

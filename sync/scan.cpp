@@ -43,8 +43,8 @@ Entry dir_entry(const struct stat& st) {
 // A root-relative path as the journal gives it: clean and inside the root.
 bool well_formed(const std::string& rel) {
   return !rel.empty() && rel.front() != '/' && rel.back() != '/' && rel.find("//") == std::string::npos &&
-         !path::has_dotdot(rel) && rel != "." && rel.find("/./") == std::string::npos &&
-         !rel.starts_with("./") && !rel.ends_with("/.");
+         !path::has_dotdot(rel) && rel != "." && rel.find("/./") == std::string::npos && !rel.starts_with("./") &&
+         !rel.ends_with("/.");
 }
 
 }  // namespace

@@ -26,7 +26,9 @@ constexpr long kBusyPollUs = 200;
 
 int on_busy(void* deadline, int) {
   if (sys::seconds_now() > *static_cast<double*>(deadline)) return 0;
-  struct timespec ts{0, kBusyPollUs * 1000};
+  struct timespec ts {
+    0, kBusyPollUs * 1000
+  };
   ::nanosleep(&ts, nullptr);
   return 1;
 }
@@ -58,8 +60,8 @@ Connection open_connection(const std::string& path, double* deadline, std::strin
   if (rc != SQLITE_OK) {
     sqlite3_close_v2(raw);
     raw = nullptr;
-    rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-                         nullptr);
+    rc =
+        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, nullptr);
   }
   Connection db(raw);
   if (rc != SQLITE_OK) {
@@ -122,8 +124,8 @@ bool is_sqlite_database(int fd, const struct stat& st) noexcept {
 }
 
 Sidecar sqlite_sidecar(int root_fd, std::string_view rel, std::string* owner) {
-  Sidecar kind = rel.ends_with("-wal") ? Sidecar::wal
-                 : rel.ends_with("-shm") ? Sidecar::shm
+  Sidecar kind = rel.ends_with("-wal")       ? Sidecar::wal
+                 : rel.ends_with("-shm")     ? Sidecar::shm
                  : rel.ends_with("-journal") ? Sidecar::journal
                                              : Sidecar::none;
   if (kind == Sidecar::none) return kind;
@@ -158,7 +160,8 @@ Capture capture_database(const CaptureSource& src, const std::string& rel, std::
     int rc = begin_read(db.get());
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
       return failed(Capture::Outcome::busy, "the database stayed locked (an exclusive lock, or a long write)");
-    if (rc != SQLITE_OK) return failed(Capture::Outcome::unreadable, std::string("SQLite: ") + sqlite3_errmsg(db.get()));
+    if (rc != SQLITE_OK)
+      return failed(Capture::Outcome::unreadable, std::string("SQLite: ") + sqlite3_errmsg(db.get()));
     // The log may have appeared since (the app opened the database). SQLite
     // locks the database file and the -shm, never the log: this one may
     // be closed before the connection.

@@ -20,10 +20,11 @@ std::string one_line(std::string s) {
 std::string serialize(const Status& s) {
   std::string out = fmt::format(
       "{}\ngeneration {}\ntime_ns {}\nduration {:.6f}\nfiles {}\ndirs {}\nsymlinks {}\nbytes {}\nnew_bytes {}\n"
-      "dirty {}\ntorn {}\ncloned {}\ncheckpoints {}\nlast_error_ns {}\nholder_pid {}\nholder_since_ns {}\nlast_error {}\n"
+      "dirty {}\ntorn {}\ncloned {}\ncheckpoints {}\nlast_error_ns {}\nholder_pid {}\nholder_since_ns {}\nlast_error "
+      "{}\n"
       "unsettled {}\n",
-      kHeader, s.generation, s.time_ns, s.duration, s.files, s.dirs, s.symlinks, s.bytes, s.new_bytes, s.dirty,
-      s.torn, s.cloned, s.checkpoints, s.last_error_ns, s.holder_pid, s.holder_since_ns, one_line(s.last_error),
+      kHeader, s.generation, s.time_ns, s.duration, s.files, s.dirs, s.symlinks, s.bytes, s.new_bytes, s.dirty, s.torn,
+      s.cloned, s.checkpoints, s.last_error_ns, s.holder_pid, s.holder_since_ns, one_line(s.last_error),
       s.unsettled.size());
   for (std::size_t i = 0; i < s.unsettled.size(); ++i)
     out += fmt::format("unsettled.{} {}\n", i, one_line(s.unsettled[i]));

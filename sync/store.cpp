@@ -49,7 +49,8 @@ std::vector<std::string> Store::list(const std::string& prefix) {
 }
 
 void for_each_parallel(Store& store, std::size_t n, const std::function<void(std::size_t)>& fn) {
-  unsigned threads = std::max(1u, std::min<unsigned>(store.caps().max_parallel, static_cast<unsigned>(std::min<std::size_t>(n, 64))));
+  unsigned threads =
+      std::max(1u, std::min<unsigned>(store.caps().max_parallel, static_cast<unsigned>(std::min<std::size_t>(n, 64))));
   parallel_for(n, threads, [&](std::size_t i, unsigned) { fn(i); });
 }
 

@@ -94,9 +94,9 @@ struct SwapResult {
 };
 
 struct Capabilities {
-  bool atomic_replace = true;      // save() over an existing key is never seen half-done
-  bool conditional_write = false;  // swap_pointer() is atomic against other writers
-  unsigned max_parallel = 1;       // transfers worth running at once
+  bool atomic_replace = true;             // save() over an existing key is never seen half-done
+  bool conditional_write = false;         // swap_pointer() is atomic against other writers
+  unsigned max_parallel = 1;              // transfers worth running at once
   std::uint64_t multipart_threshold = 0;  // save() of at least this many bytes goes in parts (0: never)
 };
 

@@ -19,8 +19,8 @@
 
 #include <fmt/format.h>
 
-#include "sync/object_id.hpp"
 #include "sync/fileops.hpp"
+#include "sync/object_id.hpp"
 #include "sync/skeleton.hpp"
 #include "sync/store.hpp"
 #include "sync/sys.hpp"
@@ -82,7 +82,10 @@ class MountStore final : public Store {
       fail("cannot read", key, errno);
     }
     struct stat st;
-    std::size_t cap = ::fstat(fd, &st) == 0 ? static_cast<std::size_t>(std::min<std::uint64_t>(kBuffer, static_cast<std::uint64_t>(st.st_size) + 1)) : kBuffer;
+    std::size_t cap =
+        ::fstat(fd, &st) == 0
+            ? static_cast<std::size_t>(std::min<std::uint64_t>(kBuffer, static_cast<std::uint64_t>(st.st_size) + 1))
+            : kBuffer;
     std::unique_ptr<char[]> buf(new char[cap]);
     std::uint64_t pos = range.offset, left = range.length;
     try {
@@ -111,7 +114,8 @@ class MountStore final : public Store {
       if (errno == ENOENT) return std::nullopt;
       fail("cannot stat", key, errno);
     }
-    return ObjectInfo{key, static_cast<std::uint64_t>(st.st_size), fmt::format("{:x}-{:x}", sys::mtime_ns(st), st.st_size)};
+    return ObjectInfo{key, static_cast<std::uint64_t>(st.st_size),
+                      fmt::format("{:x}-{:x}", sys::mtime_ns(st), st.st_size)};
   }
 
   std::optional<Pointer> read_pointer(const std::string& key) override {
@@ -230,7 +234,8 @@ class MountStore final : public Store {
     std::uint64_t size = data.size();
     std::unique_ptr<char[]> buf(new char[static_cast<std::size_t>(std::min<std::uint64_t>(kBuffer, size))]);
     for (std::uint64_t pos = 0; pos < size;) {
-      std::size_t got = data.read_at(pos, buf.get(), static_cast<std::size_t>(std::min<std::uint64_t>(kBuffer, size - pos)));
+      std::size_t got =
+          data.read_at(pos, buf.get(), static_cast<std::size_t>(std::min<std::uint64_t>(kBuffer, size - pos)));
       if (got == 0) throw StoreError("the data being stored ended early");
       if (int err = sys::write_all(fd, buf.get(), got)) return err;
       pos += got;

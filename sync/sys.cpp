@@ -75,7 +75,7 @@ int write_file(const std::string& path, std::string_view data, bool durable, mod
 int open_beneath(int dir_fd, const std::string& rel, int flags, mode_t mode) noexcept {
   static std::atomic<bool> no_openat2{false};
   if (!no_openat2.load(std::memory_order_relaxed)) {
-    struct open_how how{};
+    struct open_how how {};
     how.flags = static_cast<std::uint64_t>(flags);
     how.mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
@@ -104,8 +104,8 @@ std::string utc_time(std::int64_t ns) {
   time_t secs = static_cast<time_t>(ns / 1000000000);
   struct tm tm;
   ::gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
 }
 
 }  // namespace fractfs::sys

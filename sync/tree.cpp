@@ -54,8 +54,8 @@ bool parse_ids(std::string_view s, Entry& e) {
   std::size_t colon = s.find(':');  // "cN:" (an id is hex: no colon)
   if (colon != std::string_view::npos) {
     unsigned shift = 0;
-    if (e.kind != EntryKind::file || s[0] != 'c' || !number(s.substr(1, colon - 1), shift) ||
-        shift < kMinChunkShift || shift > kMaxChunkShift || shift == kChunkShift)
+    if (e.kind != EntryKind::file || s[0] != 'c' || !number(s.substr(1, colon - 1), shift) || shift < kMinChunkShift ||
+        shift > kMaxChunkShift || shift == kChunkShift)
       return false;
     e.chunk_shift = static_cast<std::uint8_t>(shift);
     s.remove_prefix(colon + 1);

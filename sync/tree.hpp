@@ -44,12 +44,12 @@ inline constexpr std::size_t kMaxTreeDepth = 1024;
 
 struct Entry {
   EntryKind kind = EntryKind::file;
-  std::uint32_t mode = 0;     // permission bits (07777)
+  std::uint32_t mode = 0;  // permission bits (07777)
   std::int64_t mtime_ns = 0;
-  std::uint64_t size = 0;     // file: bytes; symlink: target length
+  std::uint64_t size = 0;                               // file: bytes; symlink: target length
   boost::container::small_vector<ObjectId, 1> content;  // file: chunks in order; dir: its tree
-  std::uint8_t chunk_shift = kChunkShift;  // file: chunks of 2^chunk_shift bytes (the last one shorter)
-  std::string target;         // symlink target
+  std::uint8_t chunk_shift = kChunkShift;               // file: chunks of 2^chunk_shift bytes (the last one shorter)
+  std::string target;                                   // symlink target
 
   // Node-local identity for the quick check; kept in the local index only.
   std::uint64_t dev = 0, ino = 0;
@@ -58,8 +58,8 @@ struct Entry {
   bool is_dir() const noexcept { return kind == EntryKind::dir; }
   // Same content and metadata as far as a checkpoint is concerned.
   bool same_snapshot(const Entry& o) const noexcept {
-    return kind == o.kind && mode == o.mode && mtime_ns == o.mtime_ns && size == o.size &&
-           content == o.content && chunk_shift == o.chunk_shift && target == o.target;
+    return kind == o.kind && mode == o.mode && mtime_ns == o.mtime_ns && size == o.size && content == o.content &&
+           chunk_shift == o.chunk_shift && target == o.target;
   }
 };
 

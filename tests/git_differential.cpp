@@ -32,10 +32,9 @@ using Rng = std::mt19937_64;
 // Component names: plain, dotted, and ones full of glob-special characters.
 // None starts with ":", which git would read as pathspec magic.
 const std::vector<std::string> kNames = {
-    "a",  "b",   "ab",     "abc",  "foo",   "bar",     "x.tmp", "y.log", "z.tar.gz", "A",
-    ".d", "_c",  "a b",    "[x]",  "*",     "?",       "\\q",   "!n",    "#h",       "a-b",
-    "ba", "foo1", "Foo",   "data", "blobs", "cache",   "a.b.c", "x",     "xx",       "a*b",
-    "x:]", "a]",  "x:y",  "[]",    "a\tb", "-",    "c-e",     "^x",    "a\\", "[",        "]",
+    "a",  "b",   "ab",  "abc", "foo", "bar", "x.tmp", "y.log", "z.tar.gz", "A",    ".d",    "_c",    "a b",   "[x]",
+    "*",  "?",   "\\q", "!n",  "#h",  "a-b", "ba",    "foo1",  "Foo",      "data", "blobs", "cache", "a.b.c", "x",
+    "xx", "a*b", "x:]", "a]",  "x:y", "[]",  "a\tb",  "-",     "c-e",      "^x",   "a\\",   "[",     "]",
 };
 
 struct Tree {
@@ -75,10 +74,49 @@ std::string fuzz_component(Rng& rng) {
 
 std::string random_component(Rng& rng, const Tree& tree) {
   static const std::vector<std::string> kForms = {
-      "*",       "**",     "?",          "*.tmp",     "*.log",      "[a-c]*",   "[!a]",
-      "\\*",   "a*",     "[[:alpha:]]*", "*b",      "a**b",       "**a",      "[]a]",
-      "[a-]*",   "[z-a]",  "[^a]*",      "[[:foo:]]", "[[:alpha:]", "[\\]]*", "a\\",
-      "[[:]]*",  "[a/b]",  "a**",  "?**",  "[[::]]*", "a[[:space:]]b", "a?b", "a?*", "[a-c]?[a-c]", "**\\", "x?y",  "[a-c-e]*", "[--0]*",  "[![:foo:]]*", "[[:]:]]*", "[:]]*", "[!]]*",  "[[:punct:]]", "[[:space:]]*", "[[:digit:]]*", "[[:upper:]]*", "?*?",
+      "*",
+      "**",
+      "?",
+      "*.tmp",
+      "*.log",
+      "[a-c]*",
+      "[!a]",
+      "\\*",
+      "a*",
+      "[[:alpha:]]*",
+      "*b",
+      "a**b",
+      "**a",
+      "[]a]",
+      "[a-]*",
+      "[z-a]",
+      "[^a]*",
+      "[[:foo:]]",
+      "[[:alpha:]",
+      "[\\]]*",
+      "a\\",
+      "[[:]]*",
+      "[a/b]",
+      "a**",
+      "?**",
+      "[[::]]*",
+      "a[[:space:]]b",
+      "a?b",
+      "a?*",
+      "[a-c]?[a-c]",
+      "**\\",
+      "x?y",
+      "[a-c-e]*",
+      "[--0]*",
+      "[![:foo:]]*",
+      "[[:]:]]*",
+      "[:]]*",
+      "[!]]*",
+      "[[:punct:]]",
+      "[[:space:]]*",
+      "[[:digit:]]*",
+      "[[:upper:]]*",
+      "?*?",
   };
   int k = pick(rng, 20);
   if (k < 8) return kForms[pick(rng, static_cast<int>(kForms.size()))];
@@ -126,8 +164,8 @@ std::map<std::string, int> ask_git(const std::string& repo, const std::vector<st
     std::ofstream q(in_file, std::ios::binary);
     for (const auto& p : paths) q << p << '\0';
   }
-  std::string cmd = "cd '" + repo + "' && git check-ignore --no-index -v -n -z --stdin < '" + in_file +
-                    "' > '" + out_file + "'";
+  std::string cmd =
+      "cd '" + repo + "' && git check-ignore --no-index -v -n -z --stdin < '" + in_file + "' > '" + out_file + "'";
   int rc = std::system(cmd.c_str());
   if (rc == -1 || (WEXITSTATUS(rc) != 0 && WEXITSTATUS(rc) != 1)) {
     std::fprintf(stderr, "git check-ignore failed (status %d)\n", rc);
@@ -193,14 +231,14 @@ int main(int argc, char** argv) {
       int theirs = git.count(p) ? git[p] : -1;
       if (ours == theirs) continue;
       if (++mismatches <= 20) {
-        std::fprintf(stderr, "MISMATCH seed=%lu set=%d path='%s'%s git=%d ours=%d patterns:\n", seed, s,
-                     p.c_str(), dirset.count(p) ? " (dir)" : "", theirs, ours);
+        std::fprintf(stderr, "MISMATCH seed=%lu set=%d path='%s'%s git=%d ours=%d patterns:\n", seed, s, p.c_str(),
+                     dirset.count(p) ? " (dir)" : "", theirs, ours);
         for (std::size_t i = 0; i < lines.size(); ++i) std::fprintf(stderr, "  %zu: '%s'\n", i + 1, lines[i].c_str());
       }
     }
   }
-  std::printf("git differential: %ld cases (%d pattern sets x %zu paths), %ld mismatches, seed %lu\n", cases,
-              sets, paths.size(), mismatches, seed);
+  std::printf("git differential: %ld cases (%d pattern sets x %zu paths), %ld mismatches, seed %lu\n", cases, sets,
+              paths.size(), mismatches, seed);
   if (!keep) std::system(("rm -rf '" + top + "'").c_str());
   return mismatches == 0 ? 0 : 1;
 }

@@ -114,8 +114,8 @@ std::optional<AwsCredentials> from_shared_files(std::vector<std::string>& tried)
   std::string cred_path = home_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
   std::string conf_path = home_file("AWS_CONFIG_FILE", "config");
   auto creds = read_ini(cred_path), conf = read_ini(conf_path);
-  for (auto [section, path] : {std::pair{find_profile(creds, name, false), cred_path},
-                               std::pair{find_profile(conf, name, true), conf_path}}) {
+  for (auto [section, path] :
+       {std::pair{find_profile(creds, name, false), cred_path}, std::pair{find_profile(conf, name, true), conf_path}}) {
     if (!section) continue;
     auto get = [&](const char* k) {
       auto it = section->find(k);
@@ -125,13 +125,14 @@ std::optional<AwsCredentials> from_shared_files(std::vector<std::string>& tried)
     if (!key.empty() && !secret.empty())
       return AwsCredentials{key, secret, get("aws_session_token"), std::nullopt,
                             fmt::format("profile '{}' ({})", name, path)};
-    for (const char* other : {"role_arn", "credential_process", "sso_session", "sso_start_url",
-                              "web_identity_token_file"})
+    for (const char* other :
+         {"role_arn", "credential_process", "sso_session", "sso_start_url", "web_identity_token_file"})
       if (!get(other).empty())
-        throw StoreError(fmt::format("profile '{}' ({}) gets its credentials through {}, which fractfs does "
-                                     "not support: give it aws_access_key_id and aws_secret_access_key, or "
-                                     "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-                                     name, path, other));
+        throw StoreError(
+            fmt::format("profile '{}' ({}) gets its credentials through {}, which fractfs does "
+                        "not support: give it aws_access_key_id and aws_secret_access_key, or "
+                        "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                        name, path, other));
   }
   if (!env("AWS_PROFILE").empty())
     throw StoreError(fmt::format("AWS_PROFILE '{}' has no aws_access_key_id/aws_secret_access_key in {} or {}", name,
@@ -233,8 +234,10 @@ AwsCredentials CredentialProvider::resolve() {
   if (auto c = from_instance_metadata(*http_, tried)) return *c;
   std::string list;
   for (const std::string& t : tried) list += (list.empty() ? "" : "; ") + t;
-  throw StoreError("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
-                   "(tried: " + list + ")");
+  throw StoreError(
+      "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
+      "(tried: " +
+      list + ")");
 }
 
 AwsCredentials CredentialProvider::get() {

@@ -18,9 +18,7 @@ namespace {
 
 constexpr std::size_t kMaxErrorBody = 1 << 20;
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -52,10 +50,8 @@ bool permanent(CURLcode rc) {
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_LOGIN_DENIED:
-    case CURLE_OUT_OF_MEMORY:
-      return true;
-    default:
-      return false;
+    case CURLE_OUT_OF_MEMORY: return true;
+    default: return false;
   }
 }
 
@@ -72,21 +68,18 @@ std::string describe_failure(CURLcode rc, const std::string& url, const char* de
       return fmt::format("cannot resolve the host of {} ({}): check the endpoint URL", origin, what);
     case CURLE_COULDNT_CONNECT:
       return fmt::format("cannot reach {} ({}): check the endpoint URL and that the server is up", origin, what);
-    case CURLE_OPERATION_TIMEDOUT:
-      return fmt::format("{} did not answer in time ({})", origin, what);
+    case CURLE_OPERATION_TIMEDOUT: return fmt::format("{} did not answer in time ({})", origin, what);
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
-      return fmt::format("TLS: the certificate of {} is not trusted ({}): for a private CA, set AWS_CA_BUNDLE "
-                         "(or CURL_CA_BUNDLE, SSL_CERT_FILE) to its PEM file",
-                         origin, what);
-    case CURLE_SSL_CONNECT_ERROR:
-      return fmt::format("TLS handshake with {} failed ({})", origin, what);
+      return fmt::format(
+          "TLS: the certificate of {} is not trusted ({}): for a private CA, set AWS_CA_BUNDLE "
+          "(or CURL_CA_BUNDLE, SSL_CERT_FILE) to its PEM file",
+          origin, what);
+    case CURLE_SSL_CONNECT_ERROR: return fmt::format("TLS handshake with {} failed ({})", origin, what);
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-      return fmt::format("bad URL '{}' ({})", url, what);
-    default:
-      return fmt::format("request to {} failed ({})", origin, what);
+    case CURLE_URL_MALFORMAT: return fmt::format("bad URL '{}' ({})", url, what);
+    default: return fmt::format("request to {} failed ({})", origin, what);
   }
 }
 
@@ -116,12 +109,12 @@ struct HttpClient::Attempt {
   Response resp;
   std::uint64_t read_pos = 0;
   static constexpr std::uint64_t kUnknown = ~std::uint64_t{0};
-  std::uint64_t delivered = 0;  // bytes given to the sink, over all tries
+  std::uint64_t delivered = 0;                // bytes given to the sink, over all tries
   std::uint64_t want_from = 0, want_end = 0;  // the object's bytes still wanted
   std::uint64_t body_pos = kUnknown;          // object offset of this response's next byte
   bool resuming = false;
-  std::string etag;             // of the body being streamed, to resume it
-  std::exception_ptr error;     // what a Source or Sink threw
+  std::string etag;          // of the body being streamed, to resume it
+  std::exception_ptr error;  // what a Source or Sink threw
   char errbuf[CURL_ERROR_SIZE] = {};
 
   long status() const {
@@ -320,13 +313,12 @@ Response HttpClient::perform(const Request& req) {
   a.req = &req;
   double start = now_s();
   for (int attempt = 1;; ++attempt) {
-    bool last = attempt >= opt_.max_attempts ||
-                (now_s() - start) * 1000 >= static_cast<double>(opt_.retry_deadline_ms);
+    bool last = attempt >= opt_.max_attempts || (now_s() - start) * 1000 >= static_cast<double>(opt_.retry_deadline_ms);
     try {
       Response r = once(req, a);
       if (a.resuming && r.status == 412)
         throw StoreError(fmt::format("{}: the object changed while it was read", req.url));
-      Verdict v = req.classify ? req.classify(r)
+      Verdict v = req.classify                                              ? req.classify(r)
                   : (r.status >= 500 || r.status == 429 || r.status == 408) ? Verdict::retry
                                                                             : Verdict::done;
       if (v == Verdict::done || last || !req.idempotent) return r;

@@ -58,7 +58,7 @@ struct Request {
   std::function<void(CURL*, std::vector<std::string>& headers)> authorize;
   // Decides on an HTTP status: the default retries 5xx and 429.
   std::function<Verdict(const Response&)> classify;
-  std::function<void()> refresh;     // called before a refresh_and_retry
+  std::function<void()> refresh;  // called before a refresh_and_retry
 };
 
 // A transport failure (no HTTP status): what and where, already worded.

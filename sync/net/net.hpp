@@ -23,7 +23,7 @@ struct S3Options {
   std::string region;
   bool path_style = true;  // https://host/bucket/key, else https://bucket.host/key
   std::string bucket;
-  std::string prefix;      // key prefix, "" or ending in '/'
+  std::string prefix;  // key prefix, "" or ending in '/'
   HttpOptions http;
   std::uint64_t part_size = 8 << 20;             // multipart part size (S3's minimum: 5 MiB)
   std::uint64_t multipart_threshold = 16 << 20;  // objects this big go in parts
@@ -46,7 +46,7 @@ WebDavOptions webdav_options(const Config& cfg);
 
 // One network-level check for `fractfs doctor`.
 struct Finding {
-  std::string check;   // "endpoint reachable", "credentials", …
+  std::string check;  // "endpoint reachable", "credentials", …
   bool ok = false;
   std::string detail;  // what was found, or what is wrong and how to fix it
 };

@@ -67,9 +67,7 @@ class S3Store final : public Store {
 
   std::string describe() const override { return "s3://" + o_.bucket + "/" + trimmed_prefix(); }
 
-  Capabilities caps() const override {
-    return {true, true, o_.http.max_parallel, o_.multipart_threshold};
-  }
+  Capabilities caps() const override { return {true, true, o_.http.max_parallel, o_.multipart_threshold}; }
 
   bool load(const std::string& key, const Sink& sink, Range range) override {
     if (range.length == 0) return stat(key).has_value();
@@ -153,8 +151,7 @@ class S3Store final : public Store {
       } catch (const TransportError& e) {
         if (e.permanent || attempt >= 3) throw;
       }
-      if (r && r->status == 200)
-        return {true, Pointer{std::string(value), unquote(r->header("etag"))}};
+      if (r && r->status == 200) return {true, Pointer{std::string(value), unquote(r->header("etag"))}};
       if (r && r->status != 412 && r->status != 409 && r->status < 500) fail(*r, "switch", key);
       // Lost, or unsure (5xx, a cut connection): what the key holds decides.
       std::optional<Pointer> now = read_pointer(key);
@@ -185,10 +182,11 @@ class S3Store final : public Store {
     std::uint64_t n = 0;
     std::string key_marker, id_marker;
     do {
-      std::string q = key_marker.empty()
-                          ? query({{"prefix", o_.prefix}, {"uploads", ""}})
-                          : query({{"key-marker", key_marker}, {"prefix", o_.prefix}, {"upload-id-marker", id_marker},
-                                   {"uploads", ""}});
+      std::string q = key_marker.empty() ? query({{"prefix", o_.prefix}, {"uploads", ""}})
+                                         : query({{"key-marker", key_marker},
+                                                  {"prefix", o_.prefix},
+                                                  {"upload-id-marker", id_marker},
+                                                  {"uploads", ""}});
       Response r = http_.perform(bucket_request("GET", q));
       if (r.status != 200) fail(r, "list the uploads of", "");
       s3xml::UploadsPage page = s3xml::parse_uploads(r.body);
@@ -219,10 +217,12 @@ class S3Store final : public Store {
     Request req = bucket_request("GET", query({{"list-type", "2"}, {"max-keys", "1"}, {"prefix", o_.prefix}}));
     try {
       Response r = http_.perform(req);
-      out.push_back({"endpoint reachable", true, fmt::format("{} answered (region {}, {} addressing)", endpoint_,
-                                                             o_.region, o_.path_style ? "path" : "virtual-host")});
+      out.push_back({"endpoint reachable", true,
+                     fmt::format("{} answered (region {}, {} addressing)", endpoint_, o_.region,
+                                 o_.path_style ? "path" : "virtual-host")});
       if (endpoint_.starts_with("https://")) out.push_back({"TLS", true, "certificate trusted"});
-      if (r.status == 200) out.push_back({"bucket", true, fmt::format("bucket '{}' exists and is readable", o_.bucket)});
+      if (r.status == 200)
+        out.push_back({"bucket", true, fmt::format("bucket '{}' exists and is readable", o_.bucket)});
       else out.push_back({"bucket", false, wording(r, "list", "")});
     } catch (const TransportError& e) {
       bool tls = std::string(e.what()).starts_with("TLS");
@@ -231,10 +231,11 @@ class S3Store final : public Store {
     }
     if (auto skew = http_.clock_skew()) {
       bool ok = std::abs(*skew) < 300;
-      out.push_back({"clock", ok, ok ? fmt::format("within {:.0f} s of the server's", std::abs(*skew))
-                                     : fmt::format("this machine's clock is {:.0f} s {} the server's: S3 refuses "
-                                                   "requests beyond 15 minutes; fix the time (NTP)",
-                                                   std::abs(*skew), *skew > 0 ? "behind" : "ahead of")});
+      out.push_back({"clock", ok,
+                     ok ? fmt::format("within {:.0f} s of the server's", std::abs(*skew))
+                        : fmt::format("this machine's clock is {:.0f} s {} the server's: S3 refuses "
+                                      "requests beyond 15 minutes; fix the time (NTP)",
+                                      std::abs(*skew), *skew > 0 ? "behind" : "ahead of")});
     }
     return out;
   }
@@ -297,15 +298,15 @@ class S3Store final : public Store {
       std::uint64_t size = data.size(), part = o_.part_size;
       std::size_t parts = static_cast<std::size_t>((size + part - 1) / part);
       std::vector<std::string> etags(parts);
-      parallel_for(parts, std::min<unsigned>(o_.http.max_parallel, static_cast<unsigned>(parts)),
-                   [&](std::size_t i, unsigned) {
-                     SliceSource slice(data, i * part, std::min(part, size - i * part));
-                     Request put = request("PUT", key, query({{"partNumber", std::to_string(i + 1)}, {"uploadId", id}}));
-                     put.body = &slice;
-                     Response pr = http_.perform(put);
-                     if (pr.status != 200) fail(pr, fmt::format("write part {} of", i + 1).c_str(), key);
-                     etags[i] = pr.header("etag");
-                   });
+      parallel_for(
+          parts, std::min<unsigned>(o_.http.max_parallel, static_cast<unsigned>(parts)), [&](std::size_t i, unsigned) {
+            SliceSource slice(data, i * part, std::min(part, size - i * part));
+            Request put = request("PUT", key, query({{"partNumber", std::to_string(i + 1)}, {"uploadId", id}}));
+            put.body = &slice;
+            Response pr = http_.perform(put);
+            if (pr.status != 200) fail(pr, fmt::format("write part {} of", i + 1).c_str(), key);
+            etags[i] = pr.header("etag");
+          });
       std::string xml = s3xml::complete_body(etags);
       BytesSource body(xml);
       Request done = request("POST", key, query({{"uploadId", id}}));
@@ -349,8 +350,10 @@ class S3Store final : public Store {
     if (c == "NoSuchBucket" || (r.status == 404 && key.empty()))
       return fmt::format("bucket '{}' does not exist at {}: create it, or fix remote_root", o_.bucket, endpoint_);
     if (c == "SignatureDoesNotMatch")
-      return fmt::format("signature mismatch at {}: check AWS_SECRET_ACCESS_KEY (credentials from {}) and the "
-                         "region ('{}')", endpoint_, credentials_source(), o_.region);
+      return fmt::format(
+          "signature mismatch at {}: check AWS_SECRET_ACCESS_KEY (credentials from {}) and the "
+          "region ('{}')",
+          endpoint_, credentials_source(), o_.region);
     if (c == "InvalidAccessKeyId")
       return fmt::format("{} does not know the access key: check AWS_ACCESS_KEY_ID (credentials from {})", endpoint_,
                          credentials_source());
@@ -367,8 +370,10 @@ class S3Store final : public Store {
     if (c == "ExpiredToken")
       return fmt::format("the session token (from {}) has expired: renew the credentials", credentials_source());
     if (c == "AccessDenied" || (r.status == 403 && c.empty()))
-      return fmt::format("access denied: cannot {} {} with the credentials from {} (check their permissions, and "
-                         "AWS_SECRET_ACCESS_KEY)", op, where, credentials_source());
+      return fmt::format(
+          "access denied: cannot {} {} with the credentials from {} (check their permissions, and "
+          "AWS_SECRET_ACCESS_KEY)",
+          op, where, credentials_source());
     if (c == "NotImplemented")
       return fmt::format("{} does not implement what '{}' needs ({}): this S3 server cannot hold fractfs checkpoints",
                          endpoint_, op, e.message);

@@ -31,7 +31,7 @@ struct UploadsPage {
   std::vector<Upload> uploads;
   std::string next_key, next_upload_id;  // both "" on the last page
 };
-UploadsPage parse_uploads(const std::string& body);   // ListMultipartUploads
+UploadsPage parse_uploads(const std::string& body);    // ListMultipartUploads
 std::string parse_upload_id(const std::string& body);  // InitiateMultipartUploadResult
 
 // CompleteMultipartUpload from the parts' ETags, in part order.

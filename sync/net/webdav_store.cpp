@@ -52,8 +52,7 @@ std::optional<std::uint64_t> parse_slot(std::string_view name) {
 
 std::string process_tag() {
   static std::atomic<unsigned> counter{0};
-  return fmt::format("{:x}-{}-{}", std::chrono::steady_clock::now().time_since_epoch().count(), ::getpid(),
-                     counter++);
+  return fmt::format("{:x}-{}-{}", std::chrono::steady_clock::now().time_since_epoch().count(), ::getpid(), counter++);
 }
 
 struct Entry {
@@ -224,8 +223,7 @@ class WebDavStore final : public Store {
       auto claimed = get_small(claim + "/value");
       won = claimed && *claimed == value;
       delete_path(stage);
-      if (!won && r && r->status != 412 && r->status != 409 && r->status != 404 && r->status != 403 &&
-          r->status < 500)
+      if (!won && r && r->status != 412 && r->status != 409 && r->status != 404 && r->status != 403 && r->status < 500)
         fail(*r, "switch", key);
     }
     if (!won) return {false, read_pointer(key)};
@@ -273,22 +271,20 @@ class WebDavStore final : public Store {
       Response r = http_.perform(req);
       out.push_back({"endpoint reachable", true, origin_ + " answered"});
       if (origin_.starts_with("https://")) out.push_back({"TLS", true, "certificate trusted"});
-      if (r.status == 401 || r.status == 403)
-        out.push_back({"credentials", false, wording(r, "open", "")});
+      if (r.status == 401 || r.status == 403) out.push_back({"credentials", false, wording(r, "open", "")});
       else if (r.status == 404)
         out.push_back({"collection", true, fmt::format("{} is not there yet: the first write makes it", describe())});
-      else if (r.status == 207)
-        out.push_back({"collection", true, describe() + " exists"});
-      else
-        out.push_back({"collection", false, wording(r, "open", "")});
+      else if (r.status == 207) out.push_back({"collection", true, describe() + " exists"});
+      else out.push_back({"collection", false, wording(r, "open", "")});
     } catch (const TransportError& e) {
       bool tls = std::string(e.what()).starts_with("TLS");
       out.push_back({tls ? "TLS" : "endpoint reachable", false, e.what()});
     }
     if (auto skew = http_.clock_skew()) {
       bool ok = std::abs(*skew) < 300;
-      out.push_back({"clock", ok, fmt::format("{:.0f} s from the server's{}", std::abs(*skew),
-                                              ok ? "" : ": fix the time (NTP); leases rely on it")});
+      out.push_back({"clock", ok,
+                     fmt::format("{:.0f} s from the server's{}", std::abs(*skew),
+                                 ok ? "" : ": fix the time (NTP); leases rely on it")});
     }
     return out;
   }
@@ -430,8 +426,7 @@ class WebDavStore final : public Store {
     cp.headers.push_back("Overwrite: F");
     cp.headers.push_back("Depth: infinity");
     Response r = http_.perform(cp);
-    if (r.status != 201 && r.status != 204 && r.status != 412)
-      fail(r, "switch", dir);
+    if (r.status != 201 && r.status != 204 && r.status != 412) fail(r, "switch", dir);
   }
 
   std::vector<std::uint64_t> old_slots(const std::string& dir, std::uint64_t below) {
@@ -444,15 +439,21 @@ class WebDavStore final : public Store {
   std::string wording(const Response& r, const char* op, const std::string& key) const {
     std::string where = key.empty() ? describe() : describe() + "/" + key;
     if (r.status == 401)
-      return fmt::format("{} refused the credentials (HTTP 401): check FRACTFS_HTTP_USER and FRACTFS_HTTP_PASSWORD, "
-                         "or FRACTFS_HTTP_BEARER", origin_);
+      return fmt::format(
+          "{} refused the credentials (HTTP 401): check FRACTFS_HTTP_USER and FRACTFS_HTTP_PASSWORD, "
+          "or FRACTFS_HTTP_BEARER",
+          origin_);
     if (r.status == 403) return fmt::format("access denied: cannot {} {} (HTTP 403)", op, where);
     if (r.status == 405 || r.status == 501)
-      return fmt::format("{} does not allow {} here (HTTP {}): is it a WebDAV server, with PUT, DELETE, MKCOL, "
-                         "MOVE, COPY and PROPFIND enabled?", origin_, op, r.status);
+      return fmt::format(
+          "{} does not allow {} here (HTTP {}): is it a WebDAV server, with PUT, DELETE, MKCOL, "
+          "MOVE, COPY and PROPFIND enabled?",
+          origin_, op, r.status);
     if (r.status == 413)
-      return fmt::format("{} refused the size of {} (HTTP 413): raise its upload limit "
-                         "(nginx: client_max_body_size 0)", origin_, where);
+      return fmt::format(
+          "{} refused the size of {} (HTTP 413): raise its upload limit "
+          "(nginx: client_max_body_size 0)",
+          origin_, where);
     if (r.status == 507) return fmt::format("cannot {} {}: the server is out of space (HTTP 507)", op, where);
     return fmt::format("cannot {} {}: HTTP {}", op, where, r.status);
   }

@@ -76,7 +76,10 @@ void fail(const std::string& what) {
 
 std::string describe(const Base& b, const std::string& p, Kind k) {
   return std::string("(") + (b.fd == AT_FDCWD ? "cwd " : "dirfd ") + b.vpath + ", \"" + p + "\", " +
-         (k == Kind::dir ? "dir" : k == Kind::file ? "file" : "unknown") + ")";
+         (k == Kind::dir    ? "dir"
+          : k == Kind::file ? "file"
+                            : "unknown") +
+         ")";
 }
 
 void check_case(const Base& b, const std::string& p, Kind kind) {
@@ -114,7 +117,8 @@ void check_case(const Base& b, const std::string& p, Kind kind) {
   struct stat a, n;
   if (t.direct && REAL(fstatat)(b.fd, p.c_str(), &a, AT_SYMLINK_NOFOLLOW) == 0) {
     ++g_direct_checked;
-    if (REAL(fstatat)(AT_FDCWD, v.c_str(), &n, AT_SYMLINK_NOFOLLOW) != 0 || a.st_ino != n.st_ino || a.st_dev != n.st_dev)
+    if (REAL(fstatat)(AT_FDCWD, v.c_str(), &n, AT_SYMLINK_NOFOLLOW) != 0 || a.st_ino != n.st_ino ||
+        a.st_dev != n.st_dev)
       fail(what + ": 'direct', but the kernel reaches another file than " + v);
   }
 }
@@ -155,8 +159,9 @@ int main(int argc, char** argv) {
     int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // through the shim: tracked
     if (fd >= 0) bases.push_back({d, fd});
   }
-  const std::string prefixes[] = {"", root + "/", real_root + "/", root + "//", root + "/./", "/", outside + "/",
-                                  outside + "/../" + root.substr(root.rfind('/') + 1) + "/"};
+  const std::string prefixes[] = {
+      "",           root + "/", real_root + "/", root + "//",
+      root + "/./", "/",        outside + "/",   outside + "/../" + root.substr(root.rfind('/') + 1) + "/"};
   const Kind kinds[] = {Kind::unknown, Kind::file, Kind::dir};
   for (long i = 0; i < cases; ++i) {
     const Base& b = bases[rng() % bases.size()];
@@ -168,8 +173,9 @@ int main(int argc, char** argv) {
     std::string p = pre + random_rel(rng);
     check_case(b, p, kinds[rng() % 3]);  // (an absolute path ignores the base)
   }
-  std::printf("mapping_differential: %ld cases, %ld of the root (%ld remote), %ld 'direct' checked by the kernel, "
-              "%d mismatches\n",
-              cases, g_ours, g_remote, g_direct_checked, g_failures);
+  std::printf(
+      "mapping_differential: %ld cases, %ld of the root (%ld remote), %ld 'direct' checked by the kernel, "
+      "%d mismatches\n",
+      cases, g_ours, g_remote, g_direct_checked, g_failures);
   return g_failures == 0 ? 0 : 1;
 }

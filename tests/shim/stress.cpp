@@ -28,7 +28,8 @@ namespace {
 std::atomic<int> g_failures{0};
 
 void fail(const std::string& what) {
-  if (g_failures.fetch_add(1) < 20) std::fprintf(stderr, "FAIL: %s (errno %d: %s)\n", what.c_str(), errno, std::strerror(errno));
+  if (g_failures.fetch_add(1) < 20)
+    std::fprintf(stderr, "FAIL: %s (errno %d: %s)\n", what.c_str(), errno, std::strerror(errno));
 }
 
 bool write_file(const std::string& p, const std::string& text) {
@@ -90,8 +91,7 @@ struct Worker {
     if (::mkdir(sub.c_str(), 0755) != 0) return fail("mkdir " + sub);
     if (!write_file(sub + "/x.tmp", "x") || !write_file(sub + "/y.bin", "y")) return fail("fill " + sub);
     if (count_entries(sub) != 4) return fail("list " + sub);
-    if (::unlink((sub + "/x.tmp").c_str()) != 0 || ::unlink((sub + "/y.bin").c_str()) != 0 ||
-        ::rmdir(sub.c_str()) != 0)
+    if (::unlink((sub + "/x.tmp").c_str()) != 0 || ::unlink((sub + "/y.bin").c_str()) != 0 || ::rmdir(sub.c_str()) != 0)
       return fail("empty and remove " + sub);
     // Everyone lists the shared union directory while others change it.
     if (count_entries(root + "/data") < 2) fail("list " + root + "/data");

@@ -1,10 +1,10 @@
 // The store conformance cases: the same for every backend (mount, S3 on
 // Ceph RGW, WebDAV on nginx), chosen by STORE_TEST_BACKEND.
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <barrier>
@@ -34,7 +34,8 @@ std::string random_bytes(std::size_t n, unsigned seed) {
 
 std::string ranged(Store& s, const std::string& key, std::uint64_t off, std::uint64_t len) {
   std::string out;
-  REQUIRE(s.load(key, [&](std::string_view b) { out.append(b); }, Range{off, len}));
+  REQUIRE(s.load(
+      key, [&](std::string_view b) { out.append(b); }, Range{off, len}));
   return out;
 }
 
@@ -90,18 +91,20 @@ TEST_CASE("ranged reads", "[conformance]") {
   s->put("obj", data);
   CHECK(ranged(*s, "obj", 0, 10) == data.substr(0, 10));
   CHECK(ranged(*s, "obj", 123456, 7890) == data.substr(123456, 7890));
-  CHECK(ranged(*s, "obj", 299990, 100) == data.substr(299990));   // past the end: what there is
+  CHECK(ranged(*s, "obj", 299990, 100) == data.substr(299990));  // past the end: what there is
   CHECK(ranged(*s, "obj", 250000, Range::kToEnd) == data.substr(250000));
-  CHECK(ranged(*s, "obj", 400000, 10).empty());                     // beyond the end: nothing
+  CHECK(ranged(*s, "obj", 400000, 10).empty());  // beyond the end: nothing
   CHECK(ranged(*s, "obj", 5, 0).empty());
   std::string none;
-  CHECK_FALSE(s->load("nope", [&](std::string_view b) { none.append(b); }, Range{0, 10}));
+  CHECK_FALSE(s->load(
+      "nope", [&](std::string_view b) { none.append(b); }, Range{0, 10}));
 }
 
 TEST_CASE("list with a prefix, over more than 1000 keys (pages)", "[conformance]") {
   auto s = open_test_store(unique_name("list"));
   const std::size_t n = 1100;
-  for_each_parallel(*s, n, [&](std::size_t i) { s->put(fmt::format("objects/{:02x}/{:05}", i % 7, i), std::to_string(i)); });
+  for_each_parallel(*s, n,
+                    [&](std::size_t i) { s->put(fmt::format("objects/{:02x}/{:05}", i % 7, i), std::to_string(i)); });
   s->put("other/x", "1");
   s->put("objectsX", "not below objects/");
   std::set<std::string> keys;

@@ -63,7 +63,8 @@ TEST_CASE("transient faults are retried until they pass", "[faults]") {
     s->put("k", data);
     inject("kind=cut&count=1&method=GET");
     std::string got;
-    REQUIRE(s->load("k", [&](std::string_view b) { got.append(b); }, Range{1000, 1 << 20}));
+    REQUIRE(s->load(
+        "k", [&](std::string_view b) { got.append(b); }, Range{1000, 1 << 20}));
     CHECK(got == data.substr(1000, 1 << 20));
   }
   SECTION("slow answers") {

@@ -1,8 +1,8 @@
 // S3 set-up against RGW and the credentials stand-in: the credential chain
 // (environment, shared files with a profile, container endpoint, IMDSv2),
 // refresh before expiry, and the messages for what the user must fix.
-#include <catch2/catch.hpp>
 #include <stdlib.h>
+#include <catch2/catch.hpp>
 
 #include <fstream>
 #include <map>
@@ -15,11 +15,21 @@ using namespace fractfs::test;
 
 namespace {
 
-const char* const kAwsVars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                                "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-                                "AWS_EC2_METADATA_DISABLED", "AWS_REGION", "AWS_DEFAULT_REGION", "HOME"};
+const char* const kAwsVars[] = {"AWS_ACCESS_KEY_ID",
+                                "AWS_SECRET_ACCESS_KEY",
+                                "AWS_SESSION_TOKEN",
+                                "AWS_PROFILE",
+                                "AWS_SHARED_CREDENTIALS_FILE",
+                                "AWS_CONFIG_FILE",
+                                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                                "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                                "AWS_EC2_METADATA_DISABLED",
+                                "AWS_REGION",
+                                "AWS_DEFAULT_REGION",
+                                "HOME"};
 
 // Clears every AWS variable for one test and puts them back after. IMDS
 // stays disabled unless a test points it at the stand-in: nothing here may
@@ -119,8 +129,8 @@ TEST_CASE("credentials from the container endpoint, refreshed before they expire
     CHECK(p.fetches() == 2);  // 2 minutes left: fetched again
   }
   ::setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong", 1);
-  CHECK_THAT(error_of([] { net::CredentialProvider().get(); }), Catch::Contains("container endpoint") &&
-                                                                  Catch::Contains("HTTP 403"));
+  CHECK_THAT(error_of([] { net::CredentialProvider().get(); }),
+             Catch::Contains("container endpoint") && Catch::Contains("HTTP 403"));
   // The token from a file; and against RGW (which knows no session tokens: none sent).
   std::string file = env_or("STORE_TEST_DIR", "/tmp") + "/container-token";
   std::ofstream(file) << "test-token\n";

@@ -22,7 +22,8 @@ double seconds(const std::function<void()>& fn) {
 
 void measure(Store& s, const char* what, std::size_t count, std::size_t size) {
   std::string data(size, 'x');
-  double up = seconds([&] { for_each_parallel(s, count, [&](std::size_t i) { s.put(fmt::format("{}/{}", what, i), data); }); });
+  double up =
+      seconds([&] { for_each_parallel(s, count, [&](std::size_t i) { s.put(fmt::format("{}/{}", what, i), data); }); });
   std::atomic<std::uint64_t> got{0};
   double down = seconds([&] {
     for_each_parallel(s, count, [&](std::size_t i) {

@@ -1,7 +1,7 @@
 // WebDAV set-up against nginx: Basic auth, TLS with a CA of our own, and
 // the messages for what the user must fix.
-#include <catch2/catch.hpp>
 #include <stdlib.h>
+#include <catch2/catch.hpp>
 
 #include "tests/store/store_env.hpp"
 

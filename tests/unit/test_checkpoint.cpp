@@ -35,7 +35,7 @@ std::string pattern(std::size_t n, unsigned seed) {
 }
 
 struct stat lstat_of(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::lstat(path.c_str(), &st) == 0);
   return st;
 }
@@ -501,7 +501,7 @@ TEST_CASE("checkpoint: content_hash (rehash) sees a same-size same-mtime change"
   s.counts().reset();
   r = s.full(true);
   REQUIRE(r.committed);
-  CHECK(r.read == 2);  // every file read
+  CHECK(r.read == 2);                 // every file read
   CHECK(s.counts().chunk_puts == 1);  // only the new content stored
   require_in_sync(s);
   // Rehash applies to full runs only.
@@ -611,7 +611,8 @@ TEST_CASE("checkpoint: many files are captured in parallel", "[checkpoint]") {
   Site::Options o;
   o.mem = true;
   Site s(o);
-  for (int i = 0; i < 64; ++i) s.write("d" + std::to_string(i % 7) + "/f" + std::to_string(i), pattern(100 + i, i % 50));
+  for (int i = 0; i < 64; ++i)
+    s.write("d" + std::to_string(i % 7) + "/f" + std::to_string(i), pattern(100 + i, i % 50));
   REQUIRE(s.full().committed);
   require_in_sync(s);
   CHECK(s.snap.model.totals().files == 64);

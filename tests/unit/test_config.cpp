@@ -41,7 +41,8 @@ struct Fixture {
 
 TEST_CASE("the documented example loads", "[config]") {
   Fixture f;
-  f.toml("backend = \"mount\"\nremote_root = \"" + f.remote + "\"\nscratch = \"/tmp/fractfs\"\n"
+  f.toml("backend = \"mount\"\nremote_root = \"" + f.remote +
+         "\"\nscratch = \"/tmp/fractfs\"\n"
          "sync_interval = 300\ncheckpoint_subdir = \"_checkpoint\"\ncontent_hash = false\n"
          "auto_ignore_bundle = true\n[dirs]\npaths = [\"data/blobs\", \"exports/\"]\n"
          "[ignore]\npatterns = [\"*.tmp\", \"__pycache__/\", \".locks/\"]\n"
@@ -61,10 +62,9 @@ TEST_CASE("the documented example loads", "[config]") {
 TEST_CASE("environment overrides every scalar, in either spelling", "[config]") {
   Fixture f;
   f.toml("remote_root = \"/nonexistent/x\"\nsync_interval = 5\n");
-  Config c = f.load({"FRACTFS_REMOTE_ROOT=" + f.remote, "fractfs_sync_interval=2.5",
-                     "FRACTFS_CONTENT_HASH=yes", "FRACTFS_AUTO_IGNORE_BUNDLE=0", "FRACTFS_BACKEND=mount",
-                     "FRACTFS_SCRATCH=/var/tmp/ff", "FRACTFS_CHECKPOINT_SUBDIR=ckpt",
-                     "FRACTFS_KEEP_GENERATIONS=5", "FRACTFS_RECONCILE_EVERY=0"});
+  Config c = f.load({"FRACTFS_REMOTE_ROOT=" + f.remote, "fractfs_sync_interval=2.5", "FRACTFS_CONTENT_HASH=yes",
+                     "FRACTFS_AUTO_IGNORE_BUNDLE=0", "FRACTFS_BACKEND=mount", "FRACTFS_SCRATCH=/var/tmp/ff",
+                     "FRACTFS_CHECKPOINT_SUBDIR=ckpt", "FRACTFS_KEEP_GENERATIONS=5", "FRACTFS_RECONCILE_EVERY=0"});
   CHECK(c.remote_root == f.remote);
   CHECK(c.sync_interval == 2.5);
   CHECK(c.content_hash);
@@ -105,14 +105,16 @@ TEST_CASE("fsspec is an alias of s3", "[config]") {
 
 TEST_CASE("object stores: remote_root URLs, endpoint, addressing, max_parallel", "[config]") {
   Fixture f;
-  f.toml("backend = \"s3\"\nremote_root = \"s3://my-bucket/apps/web\"\ns3_endpoint = \"http://127.0.0.1:7480\"\n"
-         "s3_addressing = \"path\"\nmax_parallel = 16\n");
+  f.toml(
+      "backend = \"s3\"\nremote_root = \"s3://my-bucket/apps/web\"\ns3_endpoint = \"http://127.0.0.1:7480\"\n"
+      "s3_addressing = \"path\"\nmax_parallel = 16\n");
   Config c = f.load();
   CHECK(c.s3_endpoint == "http://127.0.0.1:7480");
   CHECK(c.s3_addressing == "path");
   CHECK(c.max_parallel == 16);
   CHECK(c.warnings.empty());
-  Config e = f.load({"FRACTFS_S3_ENDPOINT=https://minio:9000", "FRACTFS_S3_ADDRESSING=virtual", "FRACTFS_MAX_PARALLEL=4"});
+  Config e =
+      f.load({"FRACTFS_S3_ENDPOINT=https://minio:9000", "FRACTFS_S3_ADDRESSING=virtual", "FRACTFS_MAX_PARALLEL=4"});
   CHECK(e.s3_endpoint == "https://minio:9000");
   CHECK(e.s3_addressing == "virtual");
   CHECK(e.max_parallel == 4);
@@ -125,20 +127,24 @@ TEST_CASE("object stores: remote_root URLs, endpoint, addressing, max_parallel",
   CHECK(f.error({"FRACTFS_REMOTE_ROOT=s3://B/x"}).find("'B' is not a bucket name") != std::string::npos);
   CHECK(f.error({"FRACTFS_REMOTE_ROOT=/mnt/x"}) ==
         "FRACTFS_REMOTE_ROOT: remote_root '/mnt/x' must be s3://BUCKET[/PREFIX] for backend 's3'");
-  CHECK(f.error({"FRACTFS_BACKEND=webdav"}) == f.root + "/.fractfs.toml:2:15: remote_root 's3://my-bucket/apps/web' "
-                                                        "must be an http:// or https:// URL for backend 'webdav'");
+  CHECK(f.error({"FRACTFS_BACKEND=webdav"}) == f.root +
+                                                   "/.fractfs.toml:2:15: remote_root 's3://my-bucket/apps/web' "
+                                                   "must be an http:// or https:// URL for backend 'webdav'");
 }
 
 TEST_CASE("[dirs] with an object store is a configuration error naming the line", "[config]") {
   Fixture f;
   f.toml("backend = \"webdav\"\nremote_root = \"https://dav.example/app/\"\n[dirs]\npaths = [\"data\"]\n");
-  CHECK(f.error() == f.root + "/.fractfs.toml:4:10: [dirs] path 'data': backend 'webdav' cannot hold remote-tier "
-                              "directories yet; remove [dirs] (checkpoints still work) or use backend = \"mount\"");
-  CHECK(f.error({"FRACTFS_BACKEND=mount"}) == f.root + "/.fractfs.toml:2:15: remote_root 'https://dav.example/app/' "
-                                                      "is a URL, but backend is \"mount\": set backend = \"webdav\"");
+  CHECK(f.error() == f.root +
+                         "/.fractfs.toml:4:10: [dirs] path 'data': backend 'webdav' cannot hold remote-tier "
+                         "directories yet; remove [dirs] (checkpoints still work) or use backend = \"mount\"");
+  CHECK(f.error({"FRACTFS_BACKEND=mount"}) == f.root +
+                                                  "/.fractfs.toml:2:15: remote_root 'https://dav.example/app/' "
+                                                  "is a URL, but backend is \"mount\": set backend = \"webdav\"");
   f.toml("backend = \"webdav\"\nremote_root = \"ftp://x/\"\n");
-  CHECK(f.error() == f.root + "/.fractfs.toml:2:15: remote_root 'ftp://x/' must be an http:// or https:// URL for "
-                              "backend 'webdav'");
+  CHECK(f.error() == f.root +
+                         "/.fractfs.toml:2:15: remote_root 'ftp://x/' must be an http:// or https:// URL for "
+                         "backend 'webdav'");
 }
 
 TEST_CASE("no remote_root means passthrough, said once", "[config]") {
@@ -185,9 +191,9 @@ TEST_CASE("bad [dirs] paths are refused", "[config]") {
 
 TEST_CASE("remote_root and scratch may not be inside the app root", "[config]") {
   Fixture f;
-  CHECK(f.error({"FRACTFS_REMOTE_ROOT=" + f.root + "/remote"}) ==
-        "FRACTFS_REMOTE_ROOT: remote_root '" + f.root + "/remote' is inside the app root '" + f.root +
-            "': it would redirect into itself");
+  CHECK(f.error({"FRACTFS_REMOTE_ROOT=" + f.root + "/remote"}) == "FRACTFS_REMOTE_ROOT: remote_root '" + f.root +
+                                                                      "/remote' is inside the app root '" + f.root +
+                                                                      "': it would redirect into itself");
   CHECK(f.error({"FRACTFS_REMOTE_ROOT=" + f.remote, "FRACTFS_SCRATCH=" + f.root + "/.state"})
             .find("FRACTFS_SCRATCH: scratch") == 0);
   // Passthrough tracks nothing: a root of / or /tmp with no configuration

@@ -261,9 +261,10 @@ TEST_CASE("gc: randomized commits, crashes and broken chains never lose a live o
     CHECK(v.leaked == 0);
   }
   if (verbose())
-    std::printf("gc (model): %zu delta collections, %zu sweeps, %zu crashes, %zu broken chains; "
-                "at most %zu objects leaked after a delta collection\n",
-                deltas, sweeps, crashes, broken, max_leak_after_delta);
+    std::printf(
+        "gc (model): %zu delta collections, %zu sweeps, %zu crashes, %zu broken chains; "
+        "at most %zu objects leaked after a delta collection\n",
+        deltas, sweeps, crashes, broken, max_leak_after_delta);
   CHECK(sweeps > 0);
   CHECK(deltas > sweeps);
 }
@@ -549,9 +550,9 @@ TEST_CASE("gc: a generation whose parent is not the previous one makes the colle
 // generation D+1's parent is checked before trusting D+2..current's lists.
 TEST_CASE("gc: a change list against a parent other than the previous generation is not trusted", "[gc]") {
   Chain c;
-  c.gen({{"a", "A"}});         // 1
+  c.gen({{"a", "A"}});  // 1
   Snapshot at1 = reload(c.store);
-  c.gen({{"a", "B"}});         // 2: A released
+  c.gen({{"a", "B"}});  // 2: A released
   // Generation 3 made from generation 1's snapshot: A is back, but its
   // change list (against 1) does not say so.
   at1.model.set("b", file_entry("C", 99));
@@ -573,10 +574,10 @@ TEST_CASE("gc: a change list against a parent other than the previous generation
 // generation gets the same number, no change list of its own, and the
 // leftover one (about another snapshot) is taken for its.
 TEST_CASE("gc: a leftover change list of a crashed writer is not taken for a later generation's", "[gc]") {
-  Chain x;  // writer X
-  x.gen({{"a", "A"}});  // 1
-  Snapshot y = reload(x.store);  // writer Y starts from generation 1
-  x.gen({{"a", "B"}});          // 2 (A released)
+  Chain x;                                  // writer X
+  x.gen({{"a", "A"}});                      // 1
+  Snapshot y = reload(x.store);             // writer Y starts from generation 1
+  x.gen({{"a", "B"}});                      // 2 (A released)
   x.gen({{"a", "D"}}, Stop::after_record);  // 3: record + change list, then X dies
   REQUIRE(x.current() == 2);
   // Y: its tree still has a = A, and a new file.
@@ -598,7 +599,8 @@ TEST_CASE("gc: a leftover change list of a crashed writer is not taken for a lat
 
 // The same through checkpoint(): a store that fails on CURRENT plays the
 // node that dies between its generation record and CURRENT.
-TEST_CASE("gc: through checkpoint(), a writer dying before CURRENT and another writer lose nothing", "[gc][checkpoint]") {
+TEST_CASE("gc: through checkpoint(), a writer dying before CURRENT and another writer lose nothing",
+          "[gc][checkpoint]") {
   Site::Options o;
   o.mem = true;
   o.keep = 3;
@@ -763,8 +765,9 @@ TEST_CASE("gc: generation records, change lists and CURRENT round trip; damaged 
   CHECK(pc.added == c.added);
   CHECK(pc.released == c.released);
   CHECK(parse_changes("", "c").added.empty());
-  for (std::string bad : {std::string("\n"), "+" + hash_bytes("a").hex().substr(1) + "\n", "*" + hash_bytes("a").hex() + "\n",
-                          "+" + hash_bytes("a").hex() + " \n", "+" + hash_bytes("a").hex() + "\n\n"}) {
+  for (std::string bad :
+       {std::string("\n"), "+" + hash_bytes("a").hex().substr(1) + "\n", "*" + hash_bytes("a").hex() + "\n",
+        "+" + hash_bytes("a").hex() + " \n", "+" + hash_bytes("a").hex() + "\n\n"}) {
     CAPTURE(bad);
     CHECK_THROWS_AS(parse_changes(bad, "c"), FormatError);
   }
@@ -780,7 +783,8 @@ TEST_CASE("gc: generation records, change lists and CURRENT round trip; damaged 
   CHECK_THROWS_AS(parse_current("fractfs-current 1\ngeneration 9\n", "C"), FormatError);
   // Format 2 (tags, no packs) is read the same as 3.
   CHECK(serialize(cur).starts_with("fractfs-current 3\n"));
-  Current v2 = parse_current("fractfs-current 2\ngeneration 9\nroot " + cur.root.hex() + "\ntag " + cur.tag + "\n", "C");
+  Current v2 =
+      parse_current("fractfs-current 2\ngeneration 9\nroot " + cur.root.hex() + "\ntag " + cur.tag + "\n", "C");
   CHECK(v2.tag == cur.tag);
   CHECK_THROWS_AS(parse_current("fractfs-current 4\ngeneration 9\nroot " + cur.root.hex() + "\ntag -\n", "C"),
                   FormatError);
@@ -789,7 +793,8 @@ TEST_CASE("gc: generation records, change lists and CURRENT round trip; damaged 
   CHECK(keys::changes(12, {}) == "generations/000000000012.changes");
   CHECK(keys::generation(12, "0123456789abcdef") == "generations/000000000012-0123456789abcdef");
   CHECK(keys::changes(12, "0123456789abcdef") == "generations/000000000012-0123456789abcdef.changes");
-  CHECK(keys::object(hash_bytes("x")) == "objects/" + hash_bytes("x").hex().substr(0, 2) + "/" + hash_bytes("x").hex().substr(2));
+  CHECK(keys::object(hash_bytes("x")) ==
+        "objects/" + hash_bytes("x").hex().substr(0, 2) + "/" + hash_bytes("x").hex().substr(2));
   MemStore store;
   store.put(keys::generation(3, {}), serialize(g));
   store.put(keys::changes(3, {}), "");
@@ -799,8 +804,7 @@ TEST_CASE("gc: generation records, change lists and CURRENT round trip; damaged 
   store.put("generations/junk", "");
   store.put("generations/0000000000001", "");  // 13 digits
   store.put("generations/000000000001-short", "");
-  CHECK(list_generations(store) ==
-        std::vector<RecordKey>{{3, ""}, {10, ""}, {10, "0123456789abcdef"}});
+  CHECK(list_generations(store) == std::vector<RecordKey>{{3, ""}, {10, ""}, {10, "0123456789abcdef"}});
   CHECK_THROWS_AS(read_generation(store, 4, {}), StoreError);
   CHECK_FALSE(read_current(store));
 }

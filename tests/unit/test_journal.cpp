@@ -103,10 +103,8 @@ TEST_CASE("journal: records come out in order, with their kinds", "[journal]") {
   CHECK(j.r.pending_bytes() > 0);
   b = j.r.drain();
   CHECK_FALSE(b.lost);
-  CHECK(events(b) == Events{{Event::changed, "a"},
-                           {Event::removed, "b/c"},
-                           {Event::opened, ""},
-                           {Event::closed, "d/e/f.txt"}});
+  CHECK(events(b) ==
+        Events{{Event::changed, "a"}, {Event::removed, "b/c"}, {Event::opened, ""}, {Event::closed, "d/e/f.txt"}});
   CHECK(j.r.pending_bytes() == 0);
   b = j.r.drain();
   CHECK(b.events.empty());
@@ -205,7 +203,7 @@ TEST_CASE("journal: many threads record while a reader drains", "[journal]") {
   constexpr int kThreads = 4;
   // Both wrap hundreds of times; the small ring with long paths pads often.
   auto [cap, longest, each] = GENERATE(std::tuple<std::uint64_t, std::size_t, int>{64 << 10, 12, 20000},
-                                        std::tuple<std::uint64_t, std::size_t, int>{kSmall, 300, 5000});
+                                       std::tuple<std::uint64_t, std::size_t, int>{kSmall, 300, 5000});
   CAPTURE(cap, longest, each);
   Pair j(cap);
   std::atomic<int> running{kThreads};

@@ -5,9 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "resolver/config.hpp"
 #include "sync/generation.hpp"
 #include "sync/lease.hpp"
-#include "resolver/config.hpp"
 #include "sync_fixture.hpp"
 
 using namespace fractfs;

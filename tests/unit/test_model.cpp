@@ -341,8 +341,8 @@ TEST_CASE("model: tree ids are deterministic, whatever the order and history", "
   items.push_back({"z", dir_entry(13)});
   for (int i = 0; i < 30; ++i) {
     std::string parent = i % 4 == 0 ? "" : i % 4 == 1 ? "d/" : i % 4 == 2 ? "d/e/f/" : "z/";
-    items.push_back({parent + "n" + std::to_string(i), i % 5 == 0 ? link_entry("t" + std::to_string(i))
-                                                                  : file_entry("c" + std::to_string(i % 7), i)});
+    items.push_back({parent + "n" + std::to_string(i),
+                     i % 5 == 0 ? link_entry("t" + std::to_string(i)) : file_entry("c" + std::to_string(i % 7), i)});
   }
   MemStore s1, s2, s3;
   Model a;
@@ -531,7 +531,8 @@ TEST_CASE("model: the local index round trip keeps local identities and the root
   m.for_each_dir([&](const std::string& rel, const Model::Dir& d) {
     for (const auto& [name, e] : d.entries) paths.push_back(rel.empty() ? name : rel + "/" + name);
   });
-  for (const std::string& p : paths) m.set_local(p, 2049 + k, 1000000 + k, 1700000000000000000 + static_cast<std::int64_t>(k)), ++k;
+  for (const std::string& p : paths)
+    m.set_local(p, 2049 + k, 1000000 + k, 1700000000000000000 + static_cast<std::int64_t>(k)), ++k;
   m.set_local("no/such", 1, 2, 3);  // ignored
   ObjectId root = m.commit(store);
   m.accept();
@@ -603,7 +604,7 @@ TEST_CASE("model: parse_index rejects damaged input", "[model]") {
   rejects(header + "X . 5\nabcde", "bad directory line");
   rejects(header + "D . x\n", "bad directory line");
   rejects(header + "D %zz 1\n\n", "bad directory line");
-  rejects(header + body("") + body("a"), "'a/b' has no contents block");          // a directory without its block
+  rejects(header + body("") + body("a"), "'a/b' has no contents block");  // a directory without its block
   rejects(header + body("") + body("a/b"), "idx");  // 'a' lost: 'a' has no block, 'a/b' is in no directory
   rejects(header + body("") + body("a") + body("a/b") + body("a/b").replace(2, 3, "zz"), "is in no directory");
   // A block whose length runs into the next one.
@@ -611,7 +612,8 @@ TEST_CASE("model: parse_index rejects damaged input", "[model]") {
     std::string b = body("a");
     std::size_t sp = b.find(' ', 2);
     std::size_t nl = b.find('\n');
-    std::string bad = b.substr(0, sp + 1) + std::to_string(std::stoul(b.substr(sp + 1, nl - sp - 1)) + 3) + b.substr(nl);
+    std::string bad =
+        b.substr(0, sp + 1) + std::to_string(std::stoul(b.substr(sp + 1, nl - sp - 1)) + 3) + b.substr(nl);
     CHECK_THROWS_AS(Model::parse_index(header + body("") + bad + body("a/b"), "idx", nullptr), FormatError);
   }
   // A tree line that does not parse names the index.

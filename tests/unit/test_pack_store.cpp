@@ -67,7 +67,8 @@ TEST_CASE("packs: small objects go into packs with an index, large ones stay loo
   CHECK(listed == 42);
   // A range inside a packed object.
   std::string part;
-  REQUIRE(again->load(small[3], [&](std::string_view b) { part.append(b); }, Range{2, 5}));
+  REQUIRE(again->load(
+      small[3], [&](std::string_view b) { part.append(b); }, Range{2, 5}));
   CHECK(part == again->get(small[3])->substr(2, 5));
 }
 

@@ -2,9 +2,9 @@
 
 #include "resolver/pattern_list.hpp"
 
-using fractfs::PatternList;
 using fractfs::parse_pattern;
 using fractfs::Pattern;
+using fractfs::PatternList;
 
 namespace {
 // The deciding pattern's line as written, or "" when nothing matched.

@@ -75,7 +75,8 @@ void populate(Site& s, bool big = false) {
   s.write("shared", "mode 666", 0666);
   s.write("readonly", "mode 444", 0444);
   s.write("suid", "mode 4755", 04755);
-  for (auto [rel, mode] : {std::pair{"shared", 0666}, {"suid", 04755}}) REQUIRE(::chmod(s.path(rel).c_str(), mode) == 0);
+  for (auto [rel, mode] : {std::pair{"shared", 0666}, {"suid", 04755}})
+    REQUIRE(::chmod(s.path(rel).c_str(), mode) == 0);
   s.mkdir("emptydir");
   s.mkdir("a/b/c");
   s.write("a/b/c/deep.txt", "deep");
@@ -483,7 +484,8 @@ TEST_CASE("restore: the bundle list round trips awkward paths and refuses bad li
   for (std::string p : {"app.py", "dir/with space/x", "new\nline", "100%", "\x01\xff", "a/b/c"}) b.add(p);
   Bundle back = Bundle::parse(b.serialize(), "bundle");
   CHECK(back.size() == b.size());
-  for (std::string p : {"app.py", "dir/with space/x", "new\nline", "100%", "\x01\xff", "a/b/c"}) CHECK(back.contains(p));
+  for (std::string p : {"app.py", "dir/with space/x", "new\nline", "100%", "\x01\xff", "a/b/c"})
+    CHECK(back.contains(p));
   CHECK_FALSE(back.contains("dir"));
   CHECK(Bundle::parse("", "bundle").empty());
   CHECK_THROWS_AS(Bundle::parse("ok\n\nx\n", "bundle"), FormatError);

@@ -228,9 +228,8 @@ TEST_CASE("sqlite capture: an idle WAL-mode database leaves no -wal or -shm behi
 TEST_CASE("sqlite capture: a database held exclusively is busy, not copied", "[sqlite]") {
   DbRoot s;
   std::string path = s.root / "locked.sqlite";
-  Writer w(path, [](sqlite3* db) {
-    exec(db, "PRAGMA locking_mode=EXCLUSIVE; CREATE TABLE t(n); INSERT INTO t VALUES (1)");
-  });
+  Writer w(path,
+           [](sqlite3* db) { exec(db, "PRAGMA locking_mode=EXCLUSIVE; CREATE TABLE t(n); INSERT INTO t VALUES (1)"); });
   auto t0 = std::chrono::steady_clock::now();
   Capture c = s.capture("locked.sqlite");
   CHECK(c.outcome == Capture::Outcome::busy);

@@ -96,28 +96,51 @@ TEST_CASE("tree: files with chunks of their own size (databases)", "[tree]") {
   CHECK(parse_tree(tree1("f 644 0 5 " + cid + " a"), "t").at("a").content.at(0).hex() == cid);
 
   std::string id = hex("one");
-  for (const std::string& bad : {"c22:" + id, "c11:" + id, "c27:" + id, "cx:" + id, "c:" + id, "d18:" + id,
-                                 "c18" + id})
+  for (const std::string& bad : {"c22:" + id, "c11:" + id, "c27:" + id, "cx:" + id, "c:" + id, "d18:" + id, "c18" + id})
     CHECK_THROWS_WITH(parse_tree(tree1("f 644 0 5 " + bad + " a"), "t"), Contains("t:2:"));
   CHECK_THROWS_WITH(parse_tree(tree1("d 755 0 0 c18:" + id + " a"), "t"), Contains("bad object id"));
-  CHECK_THROWS_WITH(parse_tree(tree1("f 644 0 262145 c18:" + id + " a"), "t"),
-                    Contains("chunk count"));
+  CHECK_THROWS_WITH(parse_tree(tree1("f 644 0 262145 c18:" + id + " a"), "t"), Contains("chunk count"));
 }
 
 TEST_CASE("tree: serialize and parse round trip with awkward names and targets", "[tree]") {
   Entries in;
   std::vector<std::string> names = {
-      "plain",        "with space",  "  leading and trailing  ", "100%",   "%41",          "%",
-      "%%",           "new\nline",   "tab\there",               "cr\r",   "\x01",         "del\x7f",
-      "\xff\xfe\x80", "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93",  "-",      "a,b",          "#not a comment",
-      "trailing.",    "...",         ".hidden",                 "\\back", "quote\"'`",   "x=1&y=2",
-      std::string(255, 'n'),         "ends with newline\n",     "\x20",   "\x21",         "~",
+      "plain",
+      "with space",
+      "  leading and trailing  ",
+      "100%",
+      "%41",
+      "%",
+      "%%",
+      "new\nline",
+      "tab\there",
+      "cr\r",
+      "\x01",
+      "del\x7f",
+      "\xff\xfe\x80",
+      "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93",
+      "-",
+      "a,b",
+      "#not a comment",
+      "trailing.",
+      "...",
+      ".hidden",
+      "\\back",
+      "quote\"'`",
+      "x=1&y=2",
+      std::string(255, 'n'),
+      "ends with newline\n",
+      "\x20",
+      "\x21",
+      "~",
   };
   std::uint64_t sizes[] = {0, 1, kChunkSize - 1, kChunkSize, kChunkSize + 1, 9000000, 3 * kChunkSize};
   std::size_t i = 0;
   for (const std::string& n : names) {
     switch (i % 3) {
-      case 0: in.emplace(n, file(sizes[i % std::size(sizes)], -1234567890 + static_cast<std::int64_t>(i), 07777)); break;
+      case 0:
+        in.emplace(n, file(sizes[i % std::size(sizes)], -1234567890 + static_cast<std::int64_t>(i), 07777));
+        break;
       case 1: in.emplace(n, dir(n, static_cast<std::uint32_t>(i))); break;
       case 2: in.emplace(n, link(i % 2 ? "../a b/%c d/\t%%/\xff" : "/abs/path with spaces/100%/\n")); break;
     }
@@ -304,8 +327,8 @@ TEST_CASE("tree: parse rejects malformed input, naming the line", "[tree]") {
 
 TEST_CASE("tree: the local index form refuses a bad local identity", "[tree]") {
   CHECK(parse_tree(tree1("f 644 0 0 - 1 2 -3 a"), "t", true).size() == 1);
-  for (const char* line : {"f 644 0 0 - x 2 3 a", "f 644 0 0 - 1 -2 3 a", "f 644 0 0 - 1 2 x a", "f 644 0 0 - 1 2 a",
-                           "f 644 0 0 - a"}) {
+  for (const char* line :
+       {"f 644 0 0 - x 2 3 a", "f 644 0 0 - 1 -2 3 a", "f 644 0 0 - 1 2 x a", "f 644 0 0 - 1 2 a", "f 644 0 0 - a"}) {
     CAPTURE(line);
     CHECK_THROWS_AS(parse_tree(tree1(line), "t", true), FormatError);
     CHECK_THROWS_WITH(parse_tree(tree1(line), "t", true), Contains("t:2:"));

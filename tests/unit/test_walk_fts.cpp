@@ -386,10 +386,8 @@ std::vector<Plan> plans() {
                }});
   v.push_back({"children everywhere", [](Walk& w) { w.children(0); },
                [](Walk& w, FTSENT* p) {
-                 if (p->fts_info != FTS_D)
-                   w.children(0);  // not a preorder directory: NULL, errno 0
-                 else
-                   w.children(p->fts_level % 2 == 0 ? 0 : FTS_NAMEONLY);
+                 if (p->fts_info != FTS_D) w.children(0);  // not a preorder directory: NULL, errno 0
+                 else w.children(p->fts_level % 2 == 0 ? 0 : FTS_NAMEONLY);
                }});
   v.push_back({"fts_set on children", nullptr, [](Walk& w, FTSENT* p) {
                  if (p->fts_info == FTS_D) set_on_children(w);

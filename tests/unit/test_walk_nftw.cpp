@@ -94,16 +94,10 @@ int record(const char* path, const Stat* st, int flag, const FTW* info) {
   return ret;
 }
 
-int on_nftw(const char* p, const struct stat* st, int flag, FTW* info) {
-  return record(p, st, flag, info);
-}
-int on_nftw64(const char* p, const struct stat64* st, int flag, FTW* info) {
-  return record(p, st, flag, info);
-}
+int on_nftw(const char* p, const struct stat* st, int flag, FTW* info) { return record(p, st, flag, info); }
+int on_nftw64(const char* p, const struct stat64* st, int flag, FTW* info) { return record(p, st, flag, info); }
 int on_ftw(const char* p, const struct stat* st, int flag) { return record(p, st, flag, nullptr); }
-int on_ftw64(const char* p, const struct stat64* st, int flag) {
-  return record(p, st, flag, nullptr);
-}
+int on_ftw64(const char* p, const struct stat64* st, int flag) { return record(p, st, flag, nullptr); }
 
 struct Outcome {
   int ret = 0;
@@ -117,15 +111,11 @@ int call(Impl impl, Api api, const char* start, int nopenfd, int flags) {
   namespace w = fractfs::walk;
   const bool g = impl == Impl::glibc;
   switch (api) {
-    case Api::nftw:
-      return g ? ::nftw(start, on_nftw, nopenfd, flags) : w::nftw(start, on_nftw, nopenfd, flags);
+    case Api::nftw: return g ? ::nftw(start, on_nftw, nopenfd, flags) : w::nftw(start, on_nftw, nopenfd, flags);
     case Api::nftw64:
-      return g ? ::nftw64(start, on_nftw64, nopenfd, flags)
-               : w::nftw64(start, on_nftw64, nopenfd, flags);
-    case Api::ftw:
-      return g ? ::ftw(start, on_ftw, nopenfd) : w::ftw(start, on_ftw, nopenfd);
-    case Api::ftw64:
-      return g ? ::ftw64(start, on_ftw64, nopenfd) : w::ftw64(start, on_ftw64, nopenfd);
+      return g ? ::nftw64(start, on_nftw64, nopenfd, flags) : w::nftw64(start, on_nftw64, nopenfd, flags);
+    case Api::ftw: return g ? ::ftw(start, on_ftw, nopenfd) : w::ftw(start, on_ftw, nopenfd);
+    case Api::ftw64: return g ? ::ftw64(start, on_ftw64, nopenfd) : w::ftw64(start, on_ftw64, nopenfd);
   }
   return -2;
 }
@@ -170,14 +160,10 @@ std::string flags_text(int flags) {
 
 const char* api_name(Api api) {
   switch (api) {
-    case Api::nftw:
-      return "nftw";
-    case Api::nftw64:
-      return "nftw64";
-    case Api::ftw:
-      return "ftw";
-    case Api::ftw64:
-      return "ftw64";
+    case Api::nftw: return "nftw";
+    case Api::nftw64: return "nftw64";
+    case Api::ftw: return "ftw";
+    case Api::ftw64: return "ftw64";
   }
   return "?";
 }
@@ -187,8 +173,7 @@ std::string difference(const Outcome& g, const Outcome& o) {
   std::ostringstream out;
   if (g.ret != o.ret) out << "return: glibc " << g.ret << ", ours " << o.ret << "\n";
   if (g.err != o.err) out << "errno: glibc " << g.err << ", ours " << o.err << "\n";
-  if (g.cwd_after != o.cwd_after)
-    out << "cwd after: glibc " << g.cwd_after << ", ours " << o.cwd_after << "\n";
+  if (g.cwd_after != o.cwd_after) out << "cwd after: glibc " << g.cwd_after << ", ours " << o.cwd_after << "\n";
   if (g.lowfd_after != o.lowfd_after)
     out << "lowest free fd after: glibc " << g.lowfd_after << ", ours " << o.lowfd_after << "\n";
   const std::size_t n = std::max(g.lines.size(), o.lines.size());
@@ -206,8 +191,8 @@ std::string difference(const Outcome& g, const Outcome& o) {
 Outcome compare(const Walk& w) {
   const Outcome g = w.run(Impl::glibc);
   const Outcome o = w.run(Impl::ours);
-  INFO(api_name(w.api) << "(\"" << w.start << "\", nopenfd " << w.nopenfd << ", "
-                       << flags_text(w.flags) << ") cwd " << cwd_now() << ", callback " << w.what);
+  INFO(api_name(w.api) << "(\"" << w.start << "\", nopenfd " << w.nopenfd << ", " << flags_text(w.flags) << ") cwd "
+                       << cwd_now() << ", callback " << w.what);
   CHECK(difference(g, o) == "");
   return g;
 }
@@ -317,8 +302,7 @@ void remove_at(int dirfd, const char* name) {
   if (DIR* d = ::fdopendir(fd)) {
     std::vector<std::string> names;
     while (const dirent64* e = ::readdir64(d))
-      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
-        names.emplace_back(e->d_name);
+      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") names.emplace_back(e->d_name);
     for (const std::string& n : names) remove_at(::dirfd(d), n.c_str());
     ::closedir(d);
   } else {
@@ -367,8 +351,7 @@ struct MainTree {
   bool shm_elsewhere() const {
     struct stat a {
     }, b{};
-    return !shm.empty() && ::stat(t.c_str(), &a) == 0 && ::stat(shm.c_str(), &b) == 0 &&
-           a.st_dev != b.st_dev;
+    return !shm.empty() && ::stat(t.c_str(), &a) == 0 && ::stat(shm.c_str(), &b) == 0 && a.st_dev != b.st_dev;
   }
 };
 
@@ -386,8 +369,7 @@ bool glibc_survives(const Walk& w) {
     ::_exit(0);
   }
   int status = 0;
-  return pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-         WEXITSTATUS(status) == 0;
+  return pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 std::vector<std::string> without_lowfd(std::vector<std::string> lines) {
@@ -405,19 +387,9 @@ TEST_CASE("nftw matches glibc on directory starts, every flag and callback behav
   const std::string& t = tree.t;
   const std::string td = tree.td.path();
   const std::vector<Start> starts = {
-      {"/", t},
-      {"/", t + "/"},
-      {"/", t + "//"},
-      {td, "t"},
-      {td, "t/"},
-      {td, "./t"},
-      {td, "t//d1/../d2"},
-      {t, "."},
-      {t + "/d1", ".."},
-      {t + "/d1/sub", "../.."},
-      {"/", t + "/ldir"},
-      {"/", t + "/ldir/"},
-      {td, "t/lshm"},
+      {"/", t},           {"/", t + "/"},      {"/", t + "//"}, {td, "t"},         {td, "t/"},
+      {td, "./t"},        {td, "t//d1/../d2"}, {t, "."},        {t + "/d1", ".."}, {t + "/d1/sub", "../.."},
+      {"/", t + "/ldir"}, {"/", t + "/ldir/"}, {td, "t/lshm"},
   };
   CwdGuard guard;
   for (std::size_t i = 0; i < starts.size(); ++i) {
@@ -475,10 +447,8 @@ TEST_CASE("single objects, bad starts and trailing slashes match glibc", "[walk]
   CwdGuard guard;
   enter(tree.td.path());
   const std::vector<std::string> starts = {
-      t + "/a.txt",         t + "/a.txt/",   t + "/lfile",
-      t + "/lfile/",        t + "/dangling", t + "/dangling/",
-      "t/dangling",         t + "/missing",  "",
-      t + "/missing/x",     t + "/fifo",     "t/a.txt",
+      t + "/a.txt",         t + "/a.txt/",  t + "/lfile", t + "/lfile/",    t + "/dangling", t + "/dangling/",
+      "t/dangling",         t + "/missing", "",           t + "/missing/x", t + "/fifo",     "t/a.txt",
       "t/d1/sub/deep/leaf", t + "/a.txt/x",
   };
   for (const std::string& start : starts) {
@@ -550,8 +520,7 @@ TEST_CASE("unreadable and unsearchable directories match glibc", "[walk]") {
   DIR* probe = ::opendir((p + "/noread").c_str());
   const bool perms_apply = probe == nullptr;
   if (probe) ::closedir(probe);
-  if (!perms_apply)
-    WARN("permissions do not apply here (root with DAC capabilities): FTW_DNR/FTW_NS untested");
+  if (!perms_apply) WARN("permissions do not apply here (root with DAC capabilities): FTW_DNR/FTW_NS untested");
 
   CwdGuard guard;
   const std::vector<Start> starts = {
@@ -663,8 +632,7 @@ TEST_CASE("paths longer than PATH_MAX match glibc", "[walk]") {
   for (int i = 0; i < 30; ++i) {  // about 6000 characters
     REQUIRE(::mkdirat(dir, name.c_str(), 0755) == 0);
     const int next = ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    const int file =
-        ::openat(dir, ("f" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    const int file = ::openat(dir, ("f" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     ::close(file);
     ::close(dir);
     dir = next;
@@ -693,8 +661,7 @@ TEST_CASE("paths longer than PATH_MAX match glibc", "[walk]") {
       Outcome o = w.run(Impl::ours);
       g.lines = without_lowfd(g.lines);
       o.lines = without_lowfd(o.lines);
-      INFO("nftw(deep, nopenfd " << nopenfd << ", " << flags_text(flags)
-                                 << ") against glibc with nopenfd 1");
+      INFO("nftw(deep, nopenfd " << nopenfd << ", " << flags_text(flags) << ") against glibc with nopenfd 1");
       CHECK(difference(g, o) == "");
     }
   }

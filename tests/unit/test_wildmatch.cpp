@@ -55,15 +55,15 @@ TEST_CASE("bracket expressions", "[wildmatch]") {
   CHECK_FALSE(wildmatch("[[:alpha:]]", "1", true));
   CHECK(wildmatch("[[:space:]]", "\t", true));
   CHECK(wildmatch("[[:upper:][:digit:]]", "7", true));
-  CHECK_FALSE(wildmatch("[[:nope:]]", "a", true));   // unknown class: no match at all
-  CHECK_FALSE(wildmatch("[ab", "a", true));          // unterminated: no match
-  CHECK_FALSE(wildmatch("[/]", "/", true));          // never matches '/' with pathname
+  CHECK_FALSE(wildmatch("[[:nope:]]", "a", true));  // unknown class: no match at all
+  CHECK_FALSE(wildmatch("[ab", "a", true));         // unterminated: no match
+  CHECK_FALSE(wildmatch("[/]", "/", true));         // never matches '/' with pathname
 }
 
 TEST_CASE("backslash escapes", "[wildmatch]") {
   CHECK(wildmatch("\\*", "*", true));
   CHECK_FALSE(wildmatch("\\*", "a", true));
   CHECK(wildmatch("a\\?", "a?", true));
-  CHECK_FALSE(wildmatch("a\\", "a", true));          // trailing backslash never matches
+  CHECK_FALSE(wildmatch("a\\", "a", true));  // trailing backslash never matches
   CHECK(wildmatch("\\[ab]", "[ab]", true));
 }

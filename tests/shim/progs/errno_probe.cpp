@@ -36,7 +36,10 @@ int main() {
   errno = 4242;
   check("rename local -> remote", ::rename("data/d/x.tmp", "data/d/x.bin") == 0);
   check("rename remote -> local", ::rename("data/d/x.bin", "data/d/y.tmp") == 0);
-  check("opendir union dir", [] { DIR* d = ::opendir("data/d"); return d && ::closedir(d) == 0; }());
+  check("opendir union dir", [] {
+    DIR* d = ::opendir("data/d");
+    return d && ::closedir(d) == 0;
+  }());
   check("open union dir O_RDONLY", (fd = ::open("data/d", O_RDONLY)) >= 0);
   check("fstat of it", ::fstat(fd, &st) == 0);
   ::close(fd);
