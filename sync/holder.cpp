@@ -437,6 +437,7 @@ void Holder::abandon_after_fork() noexcept {
   running_ = false;               // the threads are the parent's, and so is the lease
   new (&renewer_) std::thread();  // forgets the parent's renewer without joining it
   lease_.abandon();
+  lease_retry_ = false;
   lock_.abandon_after_fork();
   control_.abandon_after_fork();
   if (wake_fd_ >= 0) ::close(wake_fd_);
