@@ -121,7 +121,7 @@ std::uint64_t read_chunks(int fd, std::uint64_t size, const CaptureSource& src, 
     if (got == 0) break;
     auto n = static_cast<std::size_t>(got);
     ObjectId id = hash_bytes(buf.data(), n);
-    if (!src.model.known(id) && src.once.claim(id)) {
+    if (!src.model.stored(id) && src.once.claim(id)) {
       src.store.put(keys::object(id), std::string_view(buf.data(), n));
       ++out.new_objects;
       out.new_bytes += n;

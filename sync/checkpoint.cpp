@@ -190,6 +190,7 @@ CheckpointReport checkpoint(const SyncEnv& env, Snapshot& snap, const std::vecto
     rep.seconds = sys::seconds_now() - start;
     return rep;
   }
+  snap.model.distrust_unaccepted();  // a previous run failed after taking files in
   RootDir root(env.cfg.root);
   Scanner scan(env, snap.model, root.fd(), opt.full && opt.rehash);
   if (opt.full) {

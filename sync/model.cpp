@@ -173,7 +173,7 @@ ObjectId Model::build(Store* store, std::uint64_t* new_objects, std::uint64_t* n
     Dir& d = dirs_.at(rel);
     std::string text = serialize_tree(d.entries);
     ObjectId id = hash_bytes(text);
-    if (store && !known(id)) {
+    if (store && !stored(id)) {
       store->put(keys::object(id), text);
       if (new_objects) ++*new_objects;
       if (new_bytes) *new_bytes += text.size();
@@ -207,6 +207,27 @@ Changes Model::changes() const {
 }
 
 void Model::accept() { touched_.clear(); }
+
+bool Model::stored(const ObjectId& id) const {
+  if (!refs_.count(id)) return false;
+  auto it = touched_.find(id);
+  return it == touched_.end() || it->second;
+}
+
+void Model::distrust_unaccepted() {
+  if (touched_.empty()) return;
+  for (auto& [rel, d] : dirs_) {
+    if (!d.tree.null() && !stored(d.tree)) d.dirty = true;
+    for (auto& [name, e] : d.entries) {
+      if (e.is_dir()) continue;  // its tree is the directory's own, above
+      for (const ObjectId& id : e.content)
+        if (!stored(id)) {
+          e.dev = 0, e.ino = 0, e.ctime_ns = 0;
+          break;
+        }
+    }
+  }
+}
 
 void Model::for_each_dir(const std::function<void(const std::string&, const Dir&)>& fn) const {
   std::vector<const std::string*> keys;

@@ -40,6 +40,14 @@ class Model {
   const Entry* find(std::string_view rel) const;
   const Dir* dir(std::string_view rel) const;
   bool known(const ObjectId& id) const { return refs_.count(id) != 0; }
+  // Known, and stored for sure: not first referenced since the last
+  // accept(), as the checkpoint that saved such an object may have failed
+  // before its upload (or its pack) reached the store.
+  bool stored(const ObjectId& id) const;
+  // At the start of a checkpoint after one that failed before accept():
+  // files holding objects that may not be stored are read again (their
+  // local identity is dropped) and trees that may not be are stored again.
+  void distrust_unaccepted();
 
   // Sets the entry at `rel`; its parent must be a directory of the model.
   // A directory entry keeps its contents; one replaced by a file or symlink
