@@ -125,7 +125,7 @@ $(OBJ)/shim/%.o: CPPFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0 -Wno-nonnull-
 # Only the functions listed in shim/functions.def are exported.
 $(SHIM_MAP): shim/functions.def
 	@mkdir -p $(dir $@)
-	$(call say,GEN,$@){ echo '{ global:'; $(CXX) -E -P -x c++ -D'FN(n)=n;' -D'FNV(n,v)=n;' $<; echo 'local: *; };'; } > $@
+	$(call say,GEN,$@){ echo '{ global:'; $(CXX) -E -P -x c++ -D'FN(n)=n;' -D'FNV(n,v)=n;' -D'FNH(n)=n;' $<; echo 'local: *; };'; } > $@
 
 # libstdc++ and libgcc linked in statically and hidden, and no libm (g++
 # would add it for libstdc++; nothing uses it): a process started under the

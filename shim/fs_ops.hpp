@@ -2,11 +2,13 @@
 // directory's missing halves on demand, and moving entries physically.
 #pragma once
 
+#include <errno.h>
 #include <sys/types.h>
 
 #include <string>
 #include <string_view>
 
+#include "shim/guard.hpp"
 #include "shim/mapping.hpp"
 
 namespace fractfs::shim {
@@ -42,6 +44,15 @@ bool to_local_socket(Target& t) noexcept;
 // directories that exist in the other half of the union (and nothing else):
 // the virtual parent must exist. 0, or -1 with errno (ENOENT).
 int ensure_parent(const Target& t) noexcept;
+
+// `create()`, and once more after ensure_parent() when it failed for want
+// of a parent (ENOENT): how every call that makes a name makes it.
+template <typename Create>
+auto with_parents(const Target& t, Create&& create) -> decltype(create()) {
+  auto rc = create();
+  if (!succeeded(rc) && errno == ENOENT && ensure_parent(t) == 0) rc = create();
+  return rc;
+}
 
 // The same for the local half of a remote-tier path's parent.
 int ensure_local_parent(const Target& t) noexcept;

@@ -27,7 +27,6 @@ namespace fractfs::shim {
 
 bool g_active = false;
 State* g_state = nullptr;
-bool g_inject_faults = false;
 __thread bool t_bypass __attribute__((tls_model("initial-exec"))) = false;
 
 namespace {
@@ -121,7 +120,7 @@ void start(Config cfg) {
 void init() noexcept {
   int saved = errno;
   log::init();
-  g_inject_faults = ::getenv("FRACTFS_INTERNAL_FAULT") != nullptr;
+  init_fault_injection();
   try {
     Config cfg;
     bool fresh = !inherit(cfg);

@@ -54,9 +54,9 @@ char* map_back(const char* real_result, char* resolved) {
 }
 
 template <typename Real>
-char* realpath_impl(const char* path, char* resolved, Real&& real) {
+char* realpath_impl(const char* where, const char* path, char* resolved, Real&& real) {
   return on_path(
-      "realpath", AT_FDCWD, path, Kind::unknown,
+      where, AT_FDCWD, path, Kind::unknown,
       [&](Target& t) -> char* {
         if (t.passes()) return real(path, resolved);
         if (!t.remote()) return real(t.natural(), resolved);
@@ -80,7 +80,7 @@ SHIM_EXPORT int chdir(const char* path) {
     return rc;
   };
   return on_path(
-      "chdir", AT_FDCWD, path, Kind::dir,
+      __func__, AT_FDCWD, path, Kind::dir,
       [&](Target& t) { return with_relink(t, Kind::dir, true, [&] { return chdir_placed(t); }); }, pass);
 }
 
@@ -88,42 +88,61 @@ SHIM_EXPORT int chdir(const char* path) {
 // cwd goes to the local half, so it stays a natural path.
 SHIM_EXPORT int fchdir(int fd) {
   if (!shim_on()) return REAL(fchdir)(fd);
-  scratch::Buf vb;
-  char* v = vb.get();
-  std::uint32_t flags = 0;
-  std::ptrdiff_t n = v ? fd_table::get(fd, v, fractfs::path::kMax, &flags) : -1;
-  if (n >= 0 && (flags & fd_table::remote_half)) {
-    Target t;
-    if (place(AT_FDCWD, v, Kind::dir, t) && t.remote() && kind_at(t.remote_path()) == 'd' && materialize(t) == 0) {
-      int rc = REAL(chdir)(t.natural());
-      if (rc == 0) cwd::set(t.vpath);
-      return rc;
-    }
-  }
-  int rc = REAL(fchdir)(fd);
-  if (rc != 0) return rc;
-  if (n >= 0) cwd::set(std::string_view(v, static_cast<std::size_t>(n)));
-  else cwd::invalidate();
-  return rc;
+  return slow_path(
+      __func__,
+      [&] {
+        scratch::Buf vb;
+        char* v = vb.get();
+        std::uint32_t flags = 0;
+        std::ptrdiff_t n = v ? fd_table::get(fd, v, fractfs::path::kMax, &flags) : -1;
+        if (n >= 0 && (flags & fd_table::remote_half)) {
+          Target t;
+          if (place(AT_FDCWD, v, Kind::dir, t) && t.remote() && kind_at(t.remote_path()) == 'd' &&
+              materialize(t) == 0) {
+            int rc = REAL(chdir)(t.natural());
+            if (rc == 0) cwd::set(t.vpath);
+            return rc;
+          }
+        }
+        int rc = REAL(fchdir)(fd);
+        if (rc != 0) return rc;
+        if (n >= 0) cwd::set(std::string_view(v, static_cast<std::size_t>(n)));
+        else cwd::invalidate();
+        return rc;
+      },
+      [&] {
+        int rc = REAL(fchdir)(fd);
+        if (rc == 0) cwd::invalidate();
+        return rc;
+      });
 }
 
 // The kernel already answers with the natural path; take the chance to
 // refresh our copy if it is stale.
 SHIM_EXPORT char* getcwd(char* buf, size_t size) {
   char* r = REAL(getcwd)(buf, size);
-  if (r && shim_on() && cwd::relation() == cwd::Relation::stale) cwd::set(r);
-  return r;
+  if (!r || !shim_on()) return r;
+  return slow_path(
+      __func__,
+      [&] {
+        if (cwd::relation() == cwd::Relation::stale) cwd::set(r);
+        return r;
+      },
+      [&] {
+        cwd::invalidate();
+        return r;
+      });
 }
 
 SHIM_EXPORT char* realpath(const char* path, char* resolved) {
-  return realpath_impl(path, resolved, [](const char* p, char* out) { return REAL(realpath)(p, out); });
+  return realpath_impl(__func__, path, resolved, [](const char* p, char* out) { return REAL(realpath)(p, out); });
 }
 SHIM_EXPORT char* __realpath_chk(const char* path, char* resolved, size_t resolvedlen) {
-  return realpath_impl(path, resolved,
+  return realpath_impl(__func__, path, resolved,
                        [&](const char* p, char* out) { return REAL(__realpath_chk)(p, out, resolvedlen); });
 }
 SHIM_EXPORT char* canonicalize_file_name(const char* path) {
-  return realpath_impl(path, nullptr, [](const char* p, char* out) {
+  return realpath_impl(__func__, path, nullptr, [](const char* p, char* out) {
     return out ? REAL(realpath)(p, out) : REAL(canonicalize_file_name)(p);
   });
 }

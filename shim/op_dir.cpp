@@ -102,7 +102,7 @@ SHIM_EXPORT DIR* opendir(const char* path) {
     return track_dir(REAL(opendir)(path), known ? std::string_view(buf.get()) : std::string_view());
   };
   return on_path(
-      "opendir", AT_FDCWD, path, Kind::dir,
+      __func__, AT_FDCWD, path, Kind::dir,
       [&](Target& t) {
         DIR* d = open_placed(t);
         if (!d && retry_errno(errno) && relink(t, Kind::dir, true)) d = open_placed(t);
@@ -112,16 +112,20 @@ SHIM_EXPORT DIR* opendir(const char* path) {
 }
 
 SHIM_EXPORT DIR* fdopendir(int fd) {
-  scratch::Buf vb;
-  char* v = vb.get();
-  Target t;
-  if (!v || fd_table::get(fd, v, fractfs::path::kMax) < 0 || !place(AT_FDCWD, v, Kind::dir, t) || !t.remote())
-    return REAL(fdopendir)(fd);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return nullptr;
-  if (!S_ISDIR(st.st_mode)) return errno = ENOTDIR, nullptr;
-  return guarded(
-      "fdopendir", [&] { return open_union(t, fd); }, [&] { return REAL(fdopendir)(fd); });
+  return on_fd(
+      __func__, fd,
+      [&]() -> DIR* {
+        scratch::Buf vb;
+        char* v = vb.get();
+        Target t;
+        if (!v || fd_table::get(fd, v, fractfs::path::kMax) < 0 || !place(AT_FDCWD, v, Kind::dir, t) || !t.remote())
+          return REAL(fdopendir)(fd);
+        struct stat st;
+        if (::fstat(fd, &st) != 0) return nullptr;
+        if (!S_ISDIR(st.st_mode)) return errno = ENOTDIR, nullptr;
+        return open_union(t, fd);
+      },
+      [&] { return REAL(fdopendir)(fd); });
 }
 
 SHIM_EXPORT int closedir(DIR* d) {
@@ -166,7 +170,7 @@ SHIM_EXPORT int readdir64_r(DIR* d, struct dirent64* entry, struct dirent64** re
 SHIM_EXPORT void rewinddir(DIR* d) {
   if (UnionDir* u = as_union(d))
     return guarded(
-        "rewinddir", [&] { u->reload(); }, [&] { u->pos = 0; });
+        __func__, [&] { u->reload(); }, [&] { u->pos = 0; });
   REAL(rewinddir)(d);
 }
 

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "shim/envelope.hpp"
 #include "shim/mapping.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
@@ -107,11 +108,32 @@ const char* exec_path(int dirfd, const char* path, Target& t) {
 
 using namespace fractfs::shim;
 
+namespace {
+
+// Every exec with a path comes here; `where` names the caller's entry.
+int exec_at(const char* where, int dirfd, const char* path, char* const argv[], char* const envp[], int flags) {
+  auto libc = [&] {
+    return dirfd == AT_FDCWD && !flags ? REAL(execve)(path, argv, envp)
+                                       : REAL(execveat)(dirfd, path, argv, envp, flags);
+  };
+  if (!shim_on()) return libc();
+  return slow_path(
+      where,
+      [&] {
+        char vb[fractfs::path::kMax], rb[fractfs::path::kMax];  // no pool: may run in a vfork child
+        Target t(vb, rb);
+        ChildEnv env(envp);
+        const char* p = exec_path(dirfd, path, t);
+        if (dirfd == AT_FDCWD && !flags) return REAL(execve)(p, argv, env.get());
+        return REAL(execveat)(p == path ? dirfd : AT_FDCWD, p, argv, env.get(), flags);
+      },
+      libc);
+}
+
+}  // namespace
+
 SHIM_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
-  char vb[fractfs::path::kMax], rb[fractfs::path::kMax];  // no pool: may run in a vfork child
-  Target t(vb, rb);
-  ChildEnv env(envp);
-  return REAL(execve)(exec_path(AT_FDCWD, path, t), argv, env.get());
+  return exec_at(__func__, AT_FDCWD, path, argv, envp, 0);
 }
 
 namespace {
@@ -181,53 +203,78 @@ int search_and_exec(const char* file, char* const argv[], char* const envp[]) {
     va_end(ap);                                                                          \
   }
 
+// The PATH search under the guard; libc's own search after a fault.
+template <typename Libc>
+int search_as(const char* where, const char* file, char* const argv[], char* const envp[], Libc&& libc) {
+  if (!shim_on()) return libc();
+  return slow_path(
+      where, [&] { return search_and_exec(file, argv, envp); }, libc);
+}
+
 }  // namespace
 
 SHIM_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
-  if (!shim_on()) return REAL(execvpe)(file, argv, envp);
-  return search_and_exec(file, argv, envp);
+  return search_as(__func__, file, argv, envp, [&] { return REAL(execvpe)(file, argv, envp); });
 }
-SHIM_EXPORT int execv(const char* path, char* const argv[]) { return ::execve(path, argv, environ); }
+SHIM_EXPORT int execv(const char* path, char* const argv[]) {
+  return exec_at(__func__, AT_FDCWD, path, argv, environ, 0);
+}
 SHIM_EXPORT int execvp(const char* file, char* const argv[]) {
-  if (!shim_on()) return REAL(execvp)(file, argv);
-  return search_and_exec(file, argv, environ);
+  return search_as(__func__, file, argv, environ, [&] { return REAL(execvp)(file, argv); });
 }
 SHIM_EXPORT int execl(const char* path, const char* arg, ...) {
   COLLECT_ARGS(arg, args, envp, false)
-  return ::execve(path, args, envp);
+  return exec_at(__func__, AT_FDCWD, path, args, envp, 0);
 }
 SHIM_EXPORT int execle(const char* path, const char* arg, ...) {
   COLLECT_ARGS(arg, args, envp, true)
-  return ::execve(path, args, envp);
+  return exec_at(__func__, AT_FDCWD, path, args, envp, 0);
 }
 SHIM_EXPORT int execlp(const char* file, const char* arg, ...) {
   COLLECT_ARGS(arg, args, envp, false)
-  return shim_on() ? search_and_exec(file, args, envp) : REAL(execvp)(file, args);
+  return search_as(__func__, file, args, envp, [&] { return REAL(execvp)(file, args); });
 }
 
 SHIM_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
-  ChildEnv env(envp);
-  return REAL(fexecve)(fd, argv, env.get());
+  auto libc = [&] { return REAL(fexecve)(fd, argv, envp); };
+  if (!shim_on()) return libc();
+  return slow_path(
+      __func__,
+      [&] {
+        ChildEnv env(envp);
+        return REAL(fexecve)(fd, argv, env.get());
+      },
+      libc);
 }
 
 SHIM_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) {
-  char vb[fractfs::path::kMax], rb[fractfs::path::kMax];  // no pool: may run in a vfork child
-  Target t(vb, rb);
-  ChildEnv env(envp);
-  const char* p = exec_path(dirfd, path, t);
-  return REAL(execveat)(p == path ? dirfd : AT_FDCWD, p, argv, env.get(), flags);
+  return exec_at(__func__, dirfd, path, argv, envp, flags);
 }
 
 SHIM_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
-  char vb[fractfs::path::kMax], rb[fractfs::path::kMax];  // no pool: may run in a vfork child
-  Target t(vb, rb);
-  ChildEnv env(envp);
-  return REAL(posix_spawn)(pid, exec_path(AT_FDCWD, path, t), actions, attr, argv, env.get());
+  auto libc = [&] { return REAL(posix_spawn)(pid, path, actions, attr, argv, envp); };
+  if (!shim_on()) return libc();
+  return slow_path(
+      __func__,
+      [&] {
+        char vb[fractfs::path::kMax], rb[fractfs::path::kMax];
+        Target t(vb, rb);
+        ChildEnv env(envp);
+        return REAL(posix_spawn)(pid, exec_path(AT_FDCWD, path, t), actions, attr, argv, env.get());
+      },
+      libc);
 }
 
 SHIM_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
                              const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
-  ChildEnv env(envp);
-  return REAL(posix_spawnp)(pid, file, actions, attr, argv, env.get());
+  auto libc = [&] { return REAL(posix_spawnp)(pid, file, actions, attr, argv, envp); };
+  if (!shim_on()) return libc();
+  return slow_path(
+      __func__,
+      [&] {
+        ChildEnv env(envp);
+        return REAL(posix_spawnp)(pid, file, actions, attr, argv, env.get());
+      },
+      libc);
 }

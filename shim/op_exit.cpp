@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "shim/guard.hpp"
 #include "shim/helper_client.hpp"
 #include "shim/state.hpp"
 
@@ -21,15 +22,27 @@ namespace {
   }
 }
 
+// The exit checkpoint under the guard: a fault skips it, never the exit.
+void exit_checkpoint(const char* where) {
+  if (!shim_on()) return;
+  guarded(
+      where,
+      [] {
+        helper_client::at_exit();
+        return 0;
+      },
+      [] { return 0; });
+}
+
 }  // namespace
 
 SHIM_EXPORT void _exit(int status) {
-  helper_client::at_exit();
+  exit_checkpoint(__func__);
   end_process(status);
 }
 
 SHIM_EXPORT void _Exit(int status) {
-  helper_client::at_exit();
+  exit_checkpoint(__func__);
   end_process(status);
 }
 

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "shim/envelope.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/internal_fd.hpp"
 #include "shim/real.hpp"
@@ -35,30 +36,72 @@ using namespace fractfs::shim;
 
 SHIM_EXPORT int close(int fd) {
   if (!t_bypass && internal_fd::is(fd)) return 0;  // fractfs's own: the app never opened it
-  release(fd);
-  return REAL(close)(fd);
+  return on_fd(
+      __func__, fd,
+      [&] {
+        release(fd);
+        return REAL(close)(fd);
+      },
+      [&] {
+        fd_table::forget(fd);
+        return REAL(close)(fd);
+      });
 }
 
 SHIM_EXPORT int fclose(FILE* stream) {
-  if (stream) release(::fileno(stream));
-  return REAL(fclose)(stream);
+  int fd = stream ? ::fileno(stream) : -1;
+  return on_fd(
+      __func__, fd,
+      [&] {
+        release(fd);
+        return REAL(fclose)(stream);
+      },
+      [&] {
+        fd_table::forget(fd);
+        return REAL(fclose)(stream);
+      });
 }
 
-SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags) {
-  if (!(flags & CLOSE_RANGE_CLOEXEC)) {
-    // Nothing at or above the table's limit was ever recorded.
-    auto limit = static_cast<unsigned>(fd_table::limit());
-    for (unsigned fd = first; fd <= last && fd < limit; ++fd) release(static_cast<int>(fd));
-    // Around fractfs's own descriptors.
-    for (int own; !t_bypass && first <= last && (own = internal_fd::first_in(first, last)) >= 0;) {
-      if (static_cast<unsigned>(own) > first && REAL(close_range)(first, static_cast<unsigned>(own) - 1, flags) != 0)
-        return -1;
-      if (static_cast<unsigned>(own) == last) return 0;
-      first = static_cast<unsigned>(own) + 1;
-    }
+namespace {
+
+// close_range, leaving fractfs's own descriptors open.
+int close_around_own(unsigned first, unsigned last, int flags) {
+  for (int own; !t_bypass && first <= last && (own = internal_fd::first_in(first, last)) >= 0;) {
+    if (static_cast<unsigned>(own) > first && REAL(close_range)(first, static_cast<unsigned>(own) - 1, flags) != 0)
+      return -1;
+    if (static_cast<unsigned>(own) == last) return 0;
+    first = static_cast<unsigned>(own) + 1;
   }
   return REAL(close_range)(first, last, flags);
 }
+
+}  // namespace
+
+SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags) {
+  if (flags & CLOSE_RANGE_CLOEXEC) return REAL(close_range)(first, last, flags);
+  // Nothing at or above the table's limit was ever recorded.
+  auto limit = static_cast<unsigned>(fd_table::limit());
+  auto each = [&](auto&& fn) {
+    for (unsigned fd = first; fd <= last && fd < limit; ++fd) fn(static_cast<int>(fd));
+    return 0;
+  };
+  if (first < limit && shim_on())
+    slow_path(
+        __func__, [&] { return each(release); }, [&] { return each(fd_table::forget); });
+  return close_around_own(first, last, flags);
+}
+
+namespace {
+
+// dup2 and dup3 close fd2 first: a writable one is a change to record.
+void close_target(const char* where, int fd, int fd2) {
+  if (fd == fd2) return;
+  if (internal_fd::is(fd2)) internal_fd::taken(fd2);
+  on_fd(
+      where, fd2, [&] { return release(fd2), 0; }, [&] { return fd_table::forget(fd2), 0; });
+}
+
+}  // namespace
 
 SHIM_EXPORT int dup(int fd) {
   int n = REAL(dup)(fd);
@@ -67,16 +110,14 @@ SHIM_EXPORT int dup(int fd) {
 }
 
 SHIM_EXPORT int dup2(int fd, int fd2) {
-  if (fd != fd2 && internal_fd::is(fd2)) internal_fd::taken(fd2);
-  if (fd != fd2) release(fd2);
+  close_target(__func__, fd, fd2);
   int n = REAL(dup2)(fd, fd2);
   if (n >= 0) fd_table::copy(fd, n);
   return n;
 }
 
 SHIM_EXPORT int dup3(int fd, int fd2, int flags) {
-  if (fd != fd2 && internal_fd::is(fd2)) internal_fd::taken(fd2);
-  if (fd != fd2) release(fd2);
+  close_target(__func__, fd, fd2);
   int n = REAL(dup3)(fd, fd2, flags);
   if (n >= 0) fd_table::copy(fd, n);
   return n;

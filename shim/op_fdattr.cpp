@@ -4,6 +4,7 @@
 // cost one atomic load more than libc.
 #include <sys/stat.h>
 
+#include "shim/envelope.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
@@ -35,13 +36,11 @@ int mirror_on_other_half(int fd, int rc, OnPath&& on_path) {
 
 // After `call(fd)` succeeded: the above, under the fault guard.
 template <typename Call, typename OnPath>
-int fd_attr(int fd, Call&& call, OnPath&& on_path) {
+int fd_attr(const char* where, int fd, Call&& call, OnPath&& on_path) {
   int rc = call();
-  if (rc != 0 || !shim_on() || !fd_table::tracked(fd)) return rc;
-  return out_of_line([&] {
-    return guarded(
-        "descriptor metadata", [&] { return mirror_on_other_half(fd, rc, on_path); }, [&] { return rc; });
-  });
+  if (rc != 0) return rc;
+  return on_fd(
+      where, fd, [&] { return mirror_on_other_half(fd, rc, on_path); }, [&] { return rc; });
 }
 
 }  // namespace
@@ -51,21 +50,33 @@ using namespace fractfs::shim;
 
 SHIM_EXPORT int fchmod(int fd, mode_t mode) {
   return fd_attr(
-      fd, [&] { return REAL(fchmod)(fd, mode); }, [&](const char* p) { REAL(chmod)
-                                                                       (p, mode); });
+      __func__, fd, [&] { return REAL(fchmod)(fd, mode); },
+      [&](const char* p) {
+        REAL(chmod)
+        (p, mode);
+      });
 }
 SHIM_EXPORT int fchown(int fd, uid_t uid, gid_t gid) {
   return fd_attr(
-      fd, [&] { return REAL(fchown)(fd, uid, gid); }, [&](const char* p) { REAL(chown)
-                                                                           (p, uid, gid); });
+      __func__, fd, [&] { return REAL(fchown)(fd, uid, gid); },
+      [&](const char* p) {
+        REAL(chown)
+        (p, uid, gid);
+      });
 }
 SHIM_EXPORT int futimens(int fd, const struct timespec times[2]) {
   return fd_attr(
-      fd, [&] { return REAL(futimens)(fd, times); }, [&](const char* p) { REAL(utimensat)
-                                                                          (AT_FDCWD, p, times, 0); });
+      __func__, fd, [&] { return REAL(futimens)(fd, times); },
+      [&](const char* p) {
+        REAL(utimensat)
+        (AT_FDCWD, p, times, 0);
+      });
 }
 SHIM_EXPORT int futimes(int fd, const struct timeval times[2]) {
   return fd_attr(
-      fd, [&] { return REAL(futimes)(fd, times); }, [&](const char* p) { REAL(utimes)
-                                                                         (p, times); });
+      __func__, fd, [&] { return REAL(futimes)(fd, times); },
+      [&](const char* p) {
+        REAL(utimes)
+        (p, times);
+      });
 }

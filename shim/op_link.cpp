@@ -58,20 +58,17 @@ int link_at(int olddirfd, const char* oldpath, int newdirfd, const char* newpath
 }
 
 template <typename Call, typename Pass>
-auto read_link(int dirfd, const char* path, Call&& call, Pass&& pass) -> decltype(pass()) {
+auto read_link(const char* where, int dirfd, const char* path, Call&& call, Pass&& pass) -> decltype(pass()) {
   return on_path(
-      "readlink", dirfd, path, Kind::unknown,
+      where, dirfd, path, Kind::unknown,
       [&](Target& t) {
         return with_relink(t, Kind::unknown, false, [&] { return t.passes() ? pass() : call(t.at_path()); });
       },
       pass);
 }
 
-int symlink_at(const char* target, int dirfd, const char* linkpath) {
-  Target t;
-  if (!place(dirfd, linkpath, Kind::file, t)) return REAL(symlinkat)(target, dirfd, linkpath);
-  int rc = REAL(symlinkat)(target, t.at_fd(), t.at_path());
-  if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = REAL(symlinkat)(target, t.at_fd(), t.at_path());
+int symlink_placed(const char* target, Target& t) {
+  int rc = with_parents(t, [&] { return REAL(symlinkat)(target, t.at_fd(), t.at_path()); });
   if (rc == 0) track::changed(t);
   return rc;
 }
@@ -82,48 +79,44 @@ int symlink_at(const char* target, int dirfd, const char* linkpath) {
 using namespace fractfs::shim;
 
 SHIM_EXPORT int link(const char* oldpath, const char* newpath) {
-  if (!maybe_ours(AT_FDCWD, oldpath) && !maybe_ours(AT_FDCWD, newpath)) return REAL(link)(oldpath, newpath);
-  return guarded(
-      "link", [&] { return link_at(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0); },
+  return on_paths(
+      __func__, AT_FDCWD, oldpath, AT_FDCWD, newpath, [&] { return link_at(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0); },
       [&] { return REAL(link)(oldpath, newpath); });
 }
 SHIM_EXPORT int linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags) {
-  if (!maybe_ours(olddirfd, oldpath) && !maybe_ours(newdirfd, newpath))
-    return REAL(linkat)(olddirfd, oldpath, newdirfd, newpath, flags);
-  return guarded(
-      "linkat", [&] { return link_at(olddirfd, oldpath, newdirfd, newpath, flags); },
+  return on_paths(
+      __func__, olddirfd, oldpath, newdirfd, newpath,
+      [&] { return link_at(olddirfd, oldpath, newdirfd, newpath, flags); },
       [&] { return REAL(linkat)(olddirfd, oldpath, newdirfd, newpath, flags); });
 }
 SHIM_EXPORT int symlink(const char* target, const char* linkpath) {
-  if (!maybe_ours(AT_FDCWD, linkpath)) return REAL(symlink)(target, linkpath);
-  return guarded(
-      "symlink", [&] { return symlink_at(target, AT_FDCWD, linkpath); },
+  return on_path(
+      __func__, AT_FDCWD, linkpath, Kind::file, [&](Target& t) { return symlink_placed(target, t); },
       [&] { return REAL(symlink)(target, linkpath); });
 }
 SHIM_EXPORT int symlinkat(const char* target, int dirfd, const char* linkpath) {
-  if (!maybe_ours(dirfd, linkpath)) return REAL(symlinkat)(target, dirfd, linkpath);
-  return guarded(
-      "symlinkat", [&] { return symlink_at(target, dirfd, linkpath); },
+  return on_path(
+      __func__, dirfd, linkpath, Kind::file, [&](Target& t) { return symlink_placed(target, t); },
       [&] { return REAL(symlinkat)(target, dirfd, linkpath); });
 }
 
 SHIM_EXPORT ssize_t readlink(const char* path, char* buf, size_t size) {
   return read_link(
-      AT_FDCWD, path, [&](const char* p) { return REAL(readlink)(p, buf, size); },
+      __func__, AT_FDCWD, path, [&](const char* p) { return REAL(readlink)(p, buf, size); },
       [&] { return REAL(readlink)(path, buf, size); });
 }
 SHIM_EXPORT ssize_t readlinkat(int dirfd, const char* path, char* buf, size_t size) {
   return read_link(
-      dirfd, path, [&](const char* p) { return REAL(readlinkat)(AT_FDCWD, p, buf, size); },
+      __func__, dirfd, path, [&](const char* p) { return REAL(readlinkat)(AT_FDCWD, p, buf, size); },
       [&] { return REAL(readlinkat)(dirfd, path, buf, size); });
 }
 SHIM_EXPORT ssize_t __readlink_chk(const char* path, char* buf, size_t size, size_t buflen) {
   return read_link(
-      AT_FDCWD, path, [&](const char* p) { return REAL(__readlink_chk)(p, buf, size, buflen); },
+      __func__, AT_FDCWD, path, [&](const char* p) { return REAL(__readlink_chk)(p, buf, size, buflen); },
       [&] { return REAL(__readlink_chk)(path, buf, size, buflen); });
 }
 SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char* path, char* buf, size_t size, size_t buflen) {
   return read_link(
-      dirfd, path, [&](const char* p) { return REAL(__readlinkat_chk)(AT_FDCWD, p, buf, size, buflen); },
+      __func__, dirfd, path, [&](const char* p) { return REAL(__readlinkat_chk)(AT_FDCWD, p, buf, size, buflen); },
       [&] { return REAL(__readlinkat_chk)(dirfd, path, buf, size, buflen); });
 }

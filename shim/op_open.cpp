@@ -59,17 +59,13 @@ int open_remote(Target& t, int flags, mode_t mode, bool& remote_half) {
     int fd = REAL(openat)(AT_FDCWD, t.natural(), flags, mode);
     if (fd >= 0 || errno != ENOENT) return remote_half = false, fd;
   }
-  int fd = REAL(openat)(AT_FDCWD, t.remote_path(), flags, mode);
-  if (fd < 0 && errno == ENOENT && (flags & O_CREAT) && ensure_parent(t) == 0)
-    fd = REAL(openat)(AT_FDCWD, t.remote_path(), flags, mode);
-  return fd;
+  auto open = [&] { return REAL(openat)(AT_FDCWD, t.remote_path(), flags, mode); };
+  return (flags & O_CREAT) ? with_parents(t, open) : open();
 }
 
 int open_local(Target& t, int flags, mode_t mode) {
-  int fd = REAL(openat)(t.at_fd(), t.at_path(), flags, mode);
-  if (fd < 0 && errno == ENOENT && (flags & O_CREAT) && ensure_parent(t) == 0)
-    fd = REAL(openat)(t.at_fd(), t.at_path(), flags, mode);
-  return fd;
+  auto open = [&] { return REAL(openat)(t.at_fd(), t.at_path(), flags, mode); };
+  return (flags & O_CREAT) ? with_parents(t, open) : open();
 }
 
 // A path of the root: the placed open, and its descriptor recorded.
@@ -90,14 +86,14 @@ int open_placed(Target& t, int flags, mode_t mode) {
 }
 
 template <typename Real>
-int open_at(int dirfd, const char* path, int flags, mode_t mode, Real&& real) {
+int open_at(const char* where, int dirfd, const char* path, int flags, mode_t mode, Real&& real) {
   auto pass = [&] {
     int fd = real();
     after_pass(fd, dirfd, path, flags);
     return fd;
   };
   return on_path(
-      "open", dirfd, path, kind_of(flags), [&](Target& t) { return open_placed(t, flags, mode); }, pass);
+      where, dirfd, path, kind_of(flags), [&](Target& t) { return open_placed(t, flags, mode); }, pass);
 }
 
 mode_t mode_from(int flags, va_list ap) { return has_mode(flags) ? va_arg(ap, mode_t) : 0; }
@@ -106,8 +102,8 @@ bool fopen_writes(const char* mode) { return mode && (mode[0] == 'w' || mode[0] 
 
 template <typename Open>
 FILE* fopen_placed(Target& t, const char* mode, bool creating, Open&& real_open) {
-  FILE* f = real_open(t.at_path());
-  if (!f && errno == ENOENT && creating && ensure_parent(t) == 0) f = real_open(t.at_path());
+  auto open = [&] { return real_open(t.at_path()); };
+  FILE* f = creating ? with_parents(t, open) : open();
   if (!f && retry_errno(errno) && relink(t, creating ? Kind::file : Kind::unknown, true)) f = real_open(t.at_path());
   if (f) {
     fd_table::set(::fileno(f), t.vpath, fd_flags(fopen_writes(mode), t.remote(), true));
@@ -117,7 +113,7 @@ FILE* fopen_placed(Target& t, const char* mode, bool creating, Open&& real_open)
 }
 
 template <typename Open>
-FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
+FILE* fopen_impl(const char* where, const char* path, const char* mode, Open&& real_open) {
   auto pass = [&] {
     FILE* f = real_open(path);
     if (f) fd_table::forget(::fileno(f));
@@ -125,7 +121,7 @@ FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
   };
   bool creating = mode && (mode[0] == 'w' || mode[0] == 'a');
   return on_path(
-      "fopen", AT_FDCWD, path, creating ? Kind::file : Kind::unknown,
+      where, AT_FDCWD, path, creating ? Kind::file : Kind::unknown,
       [&](Target& t) { return fopen_placed(t, mode, creating, real_open); }, pass);
 }
 
@@ -134,64 +130,65 @@ FILE* fopen_impl(const char* path, const char* mode, Open&& real_open) {
 
 using namespace fractfs::shim;
 
-#define OPEN_VARIADIC(NAME)                                                                     \
-  SHIM_EXPORT int NAME(const char* path, int flags, ...) {                                      \
-    va_list ap;                                                                                 \
-    va_start(ap, flags);                                                                        \
-    mode_t mode = mode_from(flags, ap);                                                         \
-    va_end(ap);                                                                                 \
-    return open_at(AT_FDCWD, path, flags, mode, [&] { return REAL(NAME)(path, flags, mode); }); \
+#define OPEN_VARIADIC(NAME)                                                                               \
+  SHIM_EXPORT int NAME(const char* path, int flags, ...) {                                                \
+    va_list ap;                                                                                           \
+    va_start(ap, flags);                                                                                  \
+    mode_t mode = mode_from(flags, ap);                                                                   \
+    va_end(ap);                                                                                           \
+    return open_at(__func__, AT_FDCWD, path, flags, mode, [&] { return REAL(NAME)(path, flags, mode); }); \
   }
 OPEN_VARIADIC(open)
 OPEN_VARIADIC(open64)
 
-#define OPENAT_VARIADIC(NAME)                                                                       \
-  SHIM_EXPORT int NAME(int dirfd, const char* path, int flags, ...) {                               \
-    va_list ap;                                                                                     \
-    va_start(ap, flags);                                                                            \
-    mode_t mode = mode_from(flags, ap);                                                             \
-    va_end(ap);                                                                                     \
-    return open_at(dirfd, path, flags, mode, [&] { return REAL(NAME)(dirfd, path, flags, mode); }); \
+#define OPENAT_VARIADIC(NAME)                                                                                 \
+  SHIM_EXPORT int NAME(int dirfd, const char* path, int flags, ...) {                                         \
+    va_list ap;                                                                                               \
+    va_start(ap, flags);                                                                                      \
+    mode_t mode = mode_from(flags, ap);                                                                       \
+    va_end(ap);                                                                                               \
+    return open_at(__func__, dirfd, path, flags, mode, [&] { return REAL(NAME)(dirfd, path, flags, mode); }); \
   }
 OPENAT_VARIADIC(openat)
 OPENAT_VARIADIC(openat64)
 
 SHIM_EXPORT int creat(const char* path, mode_t mode) {
-  return open_at(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, [&] { return REAL(creat)(path, mode); });
+  return open_at(__func__, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, [&] { return REAL(creat)(path, mode); });
 }
 SHIM_EXPORT int creat64(const char* path, mode_t mode) {
-  return open_at(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, [&] { return REAL(creat64)(path, mode); });
+  return open_at(__func__, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode,
+                 [&] { return REAL(creat64)(path, mode); });
 }
 
 // Fortified forms: no mode argument (O_CREAT is refused by the caller).
 SHIM_EXPORT int __open_2(const char* path, int flags) {
-  return open_at(AT_FDCWD, path, flags, 0, [&] { return REAL(__open_2)(path, flags); });
+  return open_at(__func__, AT_FDCWD, path, flags, 0, [&] { return REAL(__open_2)(path, flags); });
 }
 SHIM_EXPORT int __open64_2(const char* path, int flags) {
-  return open_at(AT_FDCWD, path, flags, 0, [&] { return REAL(__open64_2)(path, flags); });
+  return open_at(__func__, AT_FDCWD, path, flags, 0, [&] { return REAL(__open64_2)(path, flags); });
 }
 SHIM_EXPORT int __openat_2(int dirfd, const char* path, int flags) {
-  return open_at(dirfd, path, flags, 0, [&] { return REAL(__openat_2)(dirfd, path, flags); });
+  return open_at(__func__, dirfd, path, flags, 0, [&] { return REAL(__openat_2)(dirfd, path, flags); });
 }
 SHIM_EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
-  return open_at(dirfd, path, flags, 0, [&] { return REAL(__openat64_2)(dirfd, path, flags); });
+  return open_at(__func__, dirfd, path, flags, 0, [&] { return REAL(__openat64_2)(dirfd, path, flags); });
 }
 
 SHIM_EXPORT FILE* fopen(const char* path, const char* mode) {
-  return fopen_impl(path, mode, [&](const char* p) { return REAL(fopen)(p, mode); });
+  return fopen_impl(__func__, path, mode, [&](const char* p) { return REAL(fopen)(p, mode); });
 }
 SHIM_EXPORT FILE* fopen64(const char* path, const char* mode) {
-  return fopen_impl(path, mode, [&](const char* p) { return REAL(fopen64)(p, mode); });
+  return fopen_impl(__func__, path, mode, [&](const char* p) { return REAL(fopen64)(p, mode); });
 }
 
 // freopen closes the stream's descriptor inside libc: forget it first.
 SHIM_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
   if (stream) fd_table::forget(::fileno(stream));
   if (!path) return REAL(freopen)(path, mode, stream);
-  return fopen_impl(path, mode, [&](const char* p) { return REAL(freopen)(p, mode, stream); });
+  return fopen_impl(__func__, path, mode, [&](const char* p) { return REAL(freopen)(p, mode, stream); });
 }
 SHIM_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {
   if (stream) fd_table::forget(::fileno(stream));
   if (!path) return REAL(freopen64)(path, mode, stream);
-  return fopen_impl(path, mode, [&](const char* p) { return REAL(freopen64)(p, mode, stream); });
+  return fopen_impl(__func__, path, mode, [&](const char* p) { return REAL(freopen64)(p, mode, stream); });
 }

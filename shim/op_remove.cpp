@@ -20,8 +20,7 @@ int mkdir_placed(Target& t, mode_t mode) {
     if (rc == 0) track::changed(t);
     return rc;
   }
-  int rc = REAL(mkdirat)(t.at_fd(), t.at_path(), mode);
-  if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = REAL(mkdirat)(t.at_fd(), t.at_path(), mode);
+  int rc = with_parents(t, [&] { return REAL(mkdirat)(t.at_fd(), t.at_path(), mode); });
   if (rc == 0) track::changed(t);
   return rc;
 }
@@ -41,23 +40,23 @@ int unlink_placed(Target& t) {
 // A symlink on the way may lead into the other tier; the last component
 // itself is never followed by these.
 template <typename Pass>
-int mkdir_at(int dirfd, const char* path, mode_t mode, Pass&& pass) {
+int mkdir_at(const char* where, int dirfd, const char* path, mode_t mode, Pass&& pass) {
   return on_path(
-      "mkdir", dirfd, path, Kind::dir,
+      where, dirfd, path, Kind::dir,
       [&](Target& t) { return with_relink(t, Kind::dir, false, [&] { return mkdir_placed(t, mode); }); }, pass);
 }
 
 template <typename Pass>
-int rmdir_at(int dirfd, const char* path, Pass&& pass) {
+int rmdir_at(const char* where, int dirfd, const char* path, Pass&& pass) {
   return on_path(
-      "rmdir", dirfd, path, Kind::dir,
+      where, dirfd, path, Kind::dir,
       [&](Target& t) { return with_relink(t, Kind::dir, false, [&] { return rmdir_placed(t); }); }, pass);
 }
 
 template <typename Pass>
-int unlink_at(int dirfd, const char* path, Pass&& pass) {
+int unlink_at(const char* where, int dirfd, const char* path, Pass&& pass) {
   return on_path(
-      "unlink", dirfd, path, Kind::file,
+      where, dirfd, path, Kind::file,
       [&](Target& t) { return with_relink(t, Kind::file, false, [&] { return unlink_placed(t); }); }, pass);
 }
 
@@ -67,36 +66,31 @@ int unlink_at(int dirfd, const char* path, Pass&& pass) {
 using namespace fractfs::shim;
 
 SHIM_EXPORT int mkdir(const char* path, mode_t mode) {
-  return mkdir_at(AT_FDCWD, path, mode, [&] { return REAL(mkdir)(path, mode); });
+  return mkdir_at(__func__, AT_FDCWD, path, mode, [&] { return REAL(mkdir)(path, mode); });
 }
 SHIM_EXPORT int mkdirat(int dirfd, const char* path, mode_t mode) {
-  return mkdir_at(dirfd, path, mode, [&] { return REAL(mkdirat)(dirfd, path, mode); });
+  return mkdir_at(__func__, dirfd, path, mode, [&] { return REAL(mkdirat)(dirfd, path, mode); });
 }
 SHIM_EXPORT int rmdir(const char* path) {
-  return rmdir_at(AT_FDCWD, path, [&] { return REAL(rmdir)(path); });
+  return rmdir_at(__func__, AT_FDCWD, path, [&] { return REAL(rmdir)(path); });
 }
 SHIM_EXPORT int unlink(const char* path) {
-  return unlink_at(AT_FDCWD, path, [&] { return REAL(unlink)(path); });
+  return unlink_at(__func__, AT_FDCWD, path, [&] { return REAL(unlink)(path); });
 }
 SHIM_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
-  if (flags & AT_REMOVEDIR) return rmdir_at(dirfd, path, [&] { return REAL(unlinkat)(dirfd, path, flags); });
-  return unlink_at(dirfd, path, [&] { return REAL(unlinkat)(dirfd, path, flags); });
+  if (flags & AT_REMOVEDIR) return rmdir_at(__func__, dirfd, path, [&] { return REAL(unlinkat)(dirfd, path, flags); });
+  return unlink_at(__func__, dirfd, path, [&] { return REAL(unlinkat)(dirfd, path, flags); });
 }
 
 // remove: unlink, or rmdir for a directory (libc does this internally).
 SHIM_EXPORT int remove(const char* path) {
-  if (!maybe_ours(AT_FDCWD, path)) return REAL(remove)(path);
-  return out_of_line([&] {
-    Target t;
-    if (!place(AT_FDCWD, path, Kind::unknown, t)) return REAL(remove)(path);
-    return guarded(
-        "remove",
-        [&] {
-          int rc = unlink_placed(t);
-          if (rc == 0 || (errno != EISDIR && errno != EPERM)) return rc;
-          replace_kind(t, Kind::dir);
-          return rmdir_placed(t);
-        },
-        [&] { return REAL(remove)(path); });
-  });
+  return on_path(
+      __func__, AT_FDCWD, path, Kind::unknown,
+      [&](Target& t) {
+        int rc = unlink_placed(t);
+        if (rc == 0 || (errno != EISDIR && errno != EPERM)) return rc;
+        replace_kind(t, Kind::dir);
+        return rmdir_placed(t);
+      },
+      [&] { return REAL(remove)(path); });
 }

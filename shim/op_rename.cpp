@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "shim/cwd.hpp"
+#include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
-#include "shim/guard.hpp"
 #include "shim/move.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
@@ -171,21 +171,17 @@ int rename_impl(int olddirfd, const char* oldp, int newdirfd, const char* newp, 
 using namespace fractfs::shim;
 
 SHIM_EXPORT int rename(const char* oldp, const char* newp) {
-  if (!maybe_ours(AT_FDCWD, oldp) && !maybe_ours(AT_FDCWD, newp)) return REAL(rename)(oldp, newp);
-  return guarded(
-      "rename", [&] { return rename_impl(AT_FDCWD, oldp, AT_FDCWD, newp, 0); },
+  return on_paths(
+      __func__, AT_FDCWD, oldp, AT_FDCWD, newp, [&] { return rename_impl(AT_FDCWD, oldp, AT_FDCWD, newp, 0); },
       [&] { return REAL(rename)(oldp, newp); });
 }
 SHIM_EXPORT int renameat(int olddirfd, const char* oldp, int newdirfd, const char* newp) {
-  if (!maybe_ours(olddirfd, oldp) && !maybe_ours(newdirfd, newp)) return REAL(renameat)(olddirfd, oldp, newdirfd, newp);
-  return guarded(
-      "renameat", [&] { return rename_impl(olddirfd, oldp, newdirfd, newp, 0); },
+  return on_paths(
+      __func__, olddirfd, oldp, newdirfd, newp, [&] { return rename_impl(olddirfd, oldp, newdirfd, newp, 0); },
       [&] { return REAL(renameat)(olddirfd, oldp, newdirfd, newp); });
 }
 SHIM_EXPORT int renameat2(int olddirfd, const char* oldp, int newdirfd, const char* newp, unsigned flags) {
-  if (!maybe_ours(olddirfd, oldp) && !maybe_ours(newdirfd, newp))
-    return REAL(renameat2)(olddirfd, oldp, newdirfd, newp, flags);
-  return guarded(
-      "renameat2", [&] { return rename_impl(olddirfd, oldp, newdirfd, newp, flags); },
+  return on_paths(
+      __func__, olddirfd, oldp, newdirfd, newp, [&] { return rename_impl(olddirfd, oldp, newdirfd, newp, flags); },
       [&] { return REAL(renameat2)(olddirfd, oldp, newdirfd, newp, flags); });
 }

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "shim/dir_stream.hpp"
+#include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
-#include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 
@@ -48,13 +48,16 @@ static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent and dire
 
 // `at(path)` is libc's scandir on an absolute path.
 template <typename Ent, typename Pass, typename At>
-int scandir_at(int dirfd, const char* dir, Ent*** namelist, int (*filter)(const Ent*),
+int scandir_at(const char* where, int dirfd, const char* dir, Ent*** namelist, int (*filter)(const Ent*),
                int (*compar)(const Ent**, const Ent**), Pass&& pass, At&& at) {
-  Target t;
-  if (!place(dirfd, dir, Kind::dir, t) || t.passes()) return pass();
-  if (!t.remote()) return at(t.natural());
-  return guarded(
-      "scandir", [&] { return scan_union(t, namelist, filter, compar); }, pass);
+  return on_path(
+      where, dirfd, dir, Kind::dir,
+      [&](Target& t) {
+        if (t.passes()) return pass();
+        if (!t.remote()) return at(t.natural());
+        return scan_union(t, namelist, filter, compar);
+      },
+      pass);
 }
 
 // Our own exported directory functions, as glob's GLOB_ALTDIRFUNC hooks.
@@ -75,45 +78,61 @@ using namespace fractfs::shim;
 SHIM_EXPORT int scandir(const char* dir, struct dirent*** namelist, int (*filter)(const struct dirent*),
                         int (*compar)(const struct dirent**, const struct dirent**)) {
   return scandir_at(
-      AT_FDCWD, dir, namelist, filter, compar, [&] { return REAL(scandir)(dir, namelist, filter, compar); },
+      __func__, AT_FDCWD, dir, namelist, filter, compar, [&] { return REAL(scandir)(dir, namelist, filter, compar); },
       [&](const char* p) { return REAL(scandir)(p, namelist, filter, compar); });
 }
 SHIM_EXPORT int scandir64(const char* dir, struct dirent64*** namelist, int (*filter)(const struct dirent64*),
                           int (*compar)(const struct dirent64**, const struct dirent64**)) {
   return scandir_at(
-      AT_FDCWD, dir, namelist, filter, compar, [&] { return REAL(scandir64)(dir, namelist, filter, compar); },
+      __func__, AT_FDCWD, dir, namelist, filter, compar, [&] { return REAL(scandir64)(dir, namelist, filter, compar); },
       [&](const char* p) { return REAL(scandir64)(p, namelist, filter, compar); });
 }
 SHIM_EXPORT int scandirat(int dirfd, const char* dir, struct dirent*** namelist, int (*filter)(const struct dirent*),
                           int (*compar)(const struct dirent**, const struct dirent**)) {
   return scandir_at(
-      dirfd, dir, namelist, filter, compar, [&] { return REAL(scandirat)(dirfd, dir, namelist, filter, compar); },
+      __func__, dirfd, dir, namelist, filter, compar,
+      [&] { return REAL(scandirat)(dirfd, dir, namelist, filter, compar); },
       [&](const char* p) { return REAL(scandir)(p, namelist, filter, compar); });
 }
 SHIM_EXPORT int scandirat64(int dirfd, const char* dir, struct dirent64*** namelist,
                             int (*filter)(const struct dirent64*),
                             int (*compar)(const struct dirent64**, const struct dirent64**)) {
   return scandir_at(
-      dirfd, dir, namelist, filter, compar, [&] { return REAL(scandirat64)(dirfd, dir, namelist, filter, compar); },
+      __func__, dirfd, dir, namelist, filter, compar,
+      [&] { return REAL(scandirat64)(dirfd, dir, namelist, filter, compar); },
       [&](const char* p) { return REAL(scandir64)(p, namelist, filter, compar); });
 }
 
+namespace {
+
+// The hooks go in under the guard; glob itself runs outside it, as it
+// calls the app's errfunc.
+template <typename Glob, typename Readdir, typename Stat>
+bool hook_glob(const char* where, int flags, Glob* pglob, Readdir readdir, Stat stat, Stat lstat) {
+  if (!shim_on() || (flags & GLOB_ALTDIRFUNC)) return false;
+  return slow_path(
+      where,
+      [&] {
+        pglob->gl_opendir = glob_opendir;
+        pglob->gl_readdir = readdir;
+        pglob->gl_closedir = glob_closedir;
+        pglob->gl_stat = stat;
+        pglob->gl_lstat = lstat;
+        return true;
+      },
+      [] { return false; });
+}
+
+}  // namespace
+
 SHIM_EXPORT int glob(const char* pattern, int flags, int (*errfunc)(const char*, int), glob_t* pglob) {
-  if (!shim_on() || (flags & GLOB_ALTDIRFUNC)) return REAL(glob)(pattern, flags, errfunc, pglob);
-  pglob->gl_opendir = glob_opendir;
-  pglob->gl_readdir = reinterpret_cast<struct dirent* (*)(void*)>(glob_readdir);
-  pglob->gl_closedir = glob_closedir;
-  pglob->gl_stat = glob_stat;
-  pglob->gl_lstat = glob_lstat;
-  return REAL(glob)(pattern, flags | GLOB_ALTDIRFUNC, errfunc, pglob);
+  auto readdir = reinterpret_cast<struct dirent* (*)(void*)>(glob_readdir);
+  if (hook_glob(__func__, flags, pglob, readdir, glob_stat, glob_lstat)) flags |= GLOB_ALTDIRFUNC;
+  return REAL(glob)(pattern, flags, errfunc, pglob);
 }
 
 SHIM_EXPORT int glob64(const char* pattern, int flags, int (*errfunc)(const char*, int), glob64_t* pglob) {
-  if (!shim_on() || (flags & GLOB_ALTDIRFUNC)) return REAL(glob64)(pattern, flags, errfunc, pglob);
-  pglob->gl_opendir = glob_opendir;
-  pglob->gl_readdir = reinterpret_cast<struct dirent64* (*)(void*)>(glob_readdir64);
-  pglob->gl_closedir = glob_closedir;
-  pglob->gl_stat = glob_stat64;
-  pglob->gl_lstat = glob_lstat64;
-  return REAL(glob64)(pattern, flags | GLOB_ALTDIRFUNC, errfunc, pglob);
+  auto readdir = reinterpret_cast<struct dirent64* (*)(void*)>(glob_readdir64);
+  if (hook_glob(__func__, flags, pglob, readdir, glob_stat64, glob_lstat64)) flags |= GLOB_ALTDIRFUNC;
+  return REAL(glob64)(pattern, flags, errfunc, pglob);
 }

@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
-#include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 
@@ -38,12 +38,10 @@ const char* unix_path(const struct sockaddr* addr, socklen_t len, char* buf) {
 SHIM_EXPORT int bind(int fd, const struct sockaddr* addr, socklen_t len) {
   int rc = REAL(bind)(fd, addr, len);
   if (rc == 0 || errno != ENOENT || !shim_on()) return rc;
-  return out_of_line([&] {
-    char p[sizeof(sockaddr_un::sun_path) + 1];
-    Target t;
-    if (!unix_path(addr, len, p) || !place(AT_FDCWD, p, Kind::file, t)) return rc;
-    return guarded(
-        "bind", [&] { return ensure_local_parent(t) == 0 ? REAL(bind)(fd, addr, len) : (errno = ENOENT, -1); },
-        [&] { return errno = ENOENT, -1; });
-  });
+  char p[sizeof(sockaddr_un::sun_path) + 1];
+  if (!unix_path(addr, len, p)) return rc;
+  return on_path(
+      __func__, AT_FDCWD, p, Kind::file,
+      [&](Target& t) { return ensure_local_parent(t) == 0 ? REAL(bind)(fd, addr, len) : (errno = ENOENT, -1); },
+      [&] { return errno = ENOENT, -1; });
 }

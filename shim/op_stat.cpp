@@ -92,32 +92,34 @@ int stat_placed(const Target& t, Call&& call, St* buf, int flags) {
 // The fd-only forms: one extra branch; the table is consulted only for a
 // directory, which may be one of the union's halves.
 template <typename Pass, typename Call, typename St>
-int fstat_like(int fd, Pass&& pass, Call&& call, St* buf) {
+int fstat_like(const char* where, int fd, Pass&& pass, Call&& call, St* buf) {
   int rc = pass();
-  if (rc != 0 || !shim_on() || !is_dir(*buf) || !fd_table::tracked(fd)) return rc;
-  out_of_line([&] {
-    scratch::Buf vb;
-    char* v = vb.get();
-    std::uint32_t flags = 0;
-    Target t;
-    if (v && fd_table::get(fd, v, path::kMax, &flags) >= 0 && (flags & (fd_table::remote_half | fd_table::union_dir)) &&
-        place(AT_FDCWD, v, Kind::dir, t) && t.remote()) {
-      ErrnoGuard g;
-      union_stat(t, call, buf, 0);
-    }
-    return 0;
-  });
-  return rc;
+  if (rc != 0 || !is_dir(*buf)) return rc;
+  return on_fd(
+      where, fd,
+      [&] {
+        scratch::Buf vb;
+        char* v = vb.get();
+        std::uint32_t flags = 0;
+        Target t;
+        if (v && fd_table::get(fd, v, path::kMax, &flags) >= 0 &&
+            (flags & (fd_table::remote_half | fd_table::union_dir)) && place(AT_FDCWD, v, Kind::dir, t) && t.remote()) {
+          ErrnoGuard g;
+          union_stat(t, call, buf, 0);
+        }
+        return rc;
+      },
+      [&] { return rc; });
 }
 
 // A stat that follows links looks at the path without following first: for
 // anything but a link that is the answer, in the same one system call, and
 // a link is seen before it misleads (its target may be in the other tier).
 template <typename Call, typename Pass, typename St>
-int stat_like(int dirfd, const char* path, int flags, Call&& call, Pass&& pass, St* buf) {
-  if ((flags & AT_EMPTY_PATH) && path && !*path) return fstat_like(dirfd, pass, call, buf);
+int stat_like(const char* where, int dirfd, const char* path, int flags, Call&& call, Pass&& pass, St* buf) {
+  if ((flags & AT_EMPTY_PATH) && path && !*path) return fstat_like(where, dirfd, pass, call, buf);
   return on_path(
-      "stat", dirfd, path, Kind::unknown,
+      where, dirfd, path, Kind::unknown,
       [&](Target& t) {
         bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
         int rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
@@ -138,9 +140,9 @@ int stat_like(int dirfd, const char* path, int flags, Call&& call, Pass&& pass, 
 
 // Calls that only need the path mapped.
 template <typename Call, typename Pass>
-int mapped(int dirfd, const char* path, Call&& call, Pass&& pass) {
+int mapped(const char* where, int dirfd, const char* path, Call&& call, Pass&& pass) {
   return on_path(
-      "path call", dirfd, path, Kind::unknown,
+      where, dirfd, path, Kind::unknown,
       [&](Target& t) {
         return with_relink(t, Kind::unknown, true, [&] { return t.passes() ? pass() : call(t.at_path()); });
       },
@@ -152,29 +154,31 @@ int mapped(int dirfd, const char* path, Call&& call, Pass&& pass) {
 
 using namespace fractfs::shim;
 
-#define STAT_PATH(NAME, ST, AT_CALL, FLAGS)                                                                            \
-  SHIM_EXPORT int NAME(const char* path, struct ST* st) {                                                              \
-    return stat_like(                                                                                                  \
-        AT_FDCWD, path, FLAGS, [&](int fd, const char* p, struct ST* b, int f) { return REAL(AT_CALL)(fd, p, b, f); }, \
-        [&] { return REAL(NAME)(path, st); }, st);                                                                     \
+#define STAT_PATH(NAME, ST, AT_CALL, FLAGS)                                                     \
+  SHIM_EXPORT int NAME(const char* path, struct ST* st) {                                       \
+    return stat_like(                                                                           \
+        __func__, AT_FDCWD, path, FLAGS,                                                        \
+        [&](int fd, const char* p, struct ST* b, int f) { return REAL(AT_CALL)(fd, p, b, f); }, \
+        [&] { return REAL(NAME)(path, st); }, st);                                              \
   }
 STAT_PATH(stat, stat, fstatat, 0)
 STAT_PATH(stat64, stat64, fstatat64, 0)
 STAT_PATH(lstat, stat, fstatat, AT_SYMLINK_NOFOLLOW)
 STAT_PATH(lstat64, stat64, fstatat64, AT_SYMLINK_NOFOLLOW)
 
-#define STAT_AT(NAME, ST)                                                                                        \
-  SHIM_EXPORT int NAME(int dirfd, const char* path, struct ST* st, int flags) {                                  \
-    return stat_like(                                                                                            \
-        dirfd, path, flags, [&](int fd, const char* p, struct ST* b, int f) { return REAL(NAME)(fd, p, b, f); }, \
-        [&] { return REAL(NAME)(dirfd, path, st, flags); }, st);                                                 \
+#define STAT_AT(NAME, ST)                                                                    \
+  SHIM_EXPORT int NAME(int dirfd, const char* path, struct ST* st, int flags) {              \
+    return stat_like(                                                                        \
+        __func__, dirfd, path, flags,                                                        \
+        [&](int fd, const char* p, struct ST* b, int f) { return REAL(NAME)(fd, p, b, f); }, \
+        [&] { return REAL(NAME)(dirfd, path, st, flags); }, st);                             \
   }
 STAT_AT(fstatat, stat)
 STAT_AT(fstatat64, stat64)
 
 SHIM_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* stx) {
   return stat_like(
-      dirfd, path, flags,
+      __func__, dirfd, path, flags,
       [&](int fd, const char* p, struct statx* b, int f) { return REAL(statx)(fd, p, f & ~AT_EMPTY_PATH, mask, b); },
       [&] { return REAL(statx)(dirfd, path, flags, mask, stx); }, stx);
 }
@@ -183,7 +187,7 @@ SHIM_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, str
 #define XSTAT_PATH(NAME, ST, FLAGS, AT_NAME)                                                         \
   SHIM_EXPORT int NAME(int ver, const char* path, struct ST* st) {                                   \
     return stat_like(                                                                                \
-        AT_FDCWD, path, FLAGS,                                                                       \
+        __func__, AT_FDCWD, path, FLAGS,                                                             \
         [&](int fd, const char* p, struct ST* b, int f) { return REAL(AT_NAME)(ver, fd, p, b, f); }, \
         [&] { return REAL(NAME)(ver, path, st); }, st);                                              \
   }
@@ -192,11 +196,12 @@ XSTAT_PATH(__xstat64, stat64, 0, __fxstatat64)
 XSTAT_PATH(__lxstat, stat, AT_SYMLINK_NOFOLLOW, __fxstatat)
 XSTAT_PATH(__lxstat64, stat64, AT_SYMLINK_NOFOLLOW, __fxstatat64)
 
-#define XSTAT_AT(NAME, ST)                                                                                            \
-  SHIM_EXPORT int NAME(int ver, int dirfd, const char* path, struct ST* st, int flags) {                              \
-    return stat_like(                                                                                                 \
-        dirfd, path, flags, [&](int fd, const char* p, struct ST* b, int f) { return REAL(NAME)(ver, fd, p, b, f); }, \
-        [&] { return REAL(NAME)(ver, dirfd, path, st, flags); }, st);                                                 \
+#define XSTAT_AT(NAME, ST)                                                                        \
+  SHIM_EXPORT int NAME(int ver, int dirfd, const char* path, struct ST* st, int flags) {          \
+    return stat_like(                                                                             \
+        __func__, dirfd, path, flags,                                                             \
+        [&](int fd, const char* p, struct ST* b, int f) { return REAL(NAME)(ver, fd, p, b, f); }, \
+        [&] { return REAL(NAME)(ver, dirfd, path, st, flags); }, st);                             \
   }
 XSTAT_AT(__fxstatat, stat)
 XSTAT_AT(__fxstatat64, stat64)
@@ -204,7 +209,7 @@ XSTAT_AT(__fxstatat64, stat64)
 #define FSTAT(NAME, ST, AT_NAME)                                                                     \
   SHIM_EXPORT int NAME(int fd, struct ST* st) {                                                      \
     return fstat_like(                                                                               \
-        fd, [&] { return REAL(NAME)(fd, st); },                                                      \
+        __func__, fd, [&] { return REAL(NAME)(fd, st); },                                            \
         [&](int at, const char* p, struct ST* b, int f) { return REAL(AT_NAME)(at, p, b, f); }, st); \
   }
 FSTAT(fstat, stat, fstatat)
@@ -213,26 +218,28 @@ FSTAT(fstat64, stat64, fstatat64)
 #define XFSTAT(NAME, ST, AT_NAME)                                                                         \
   SHIM_EXPORT int NAME(int ver, int fd, struct ST* st) {                                                  \
     return fstat_like(                                                                                    \
-        fd, [&] { return REAL(NAME)(ver, fd, st); },                                                      \
+        __func__, fd, [&] { return REAL(NAME)(ver, fd, st); },                                            \
         [&](int at, const char* p, struct ST* b, int f) { return REAL(AT_NAME)(ver, at, p, b, f); }, st); \
   }
 XFSTAT(__fxstat, stat, __fxstatat)
 XFSTAT(__fxstat64, stat64, __fxstatat64)
 
-#define PATH_BUF(NAME, BUF)                                                                                        \
-  SHIM_EXPORT int NAME(const char* path, struct BUF* buf) {                                                        \
-    return mapped(                                                                                                 \
-        AT_FDCWD, path, [&](const char* p) { return REAL(NAME)(p, buf); }, [&] { return REAL(NAME)(path, buf); }); \
+#define PATH_BUF(NAME, BUF)                                                          \
+  SHIM_EXPORT int NAME(const char* path, struct BUF* buf) {                          \
+    return mapped(                                                                   \
+        __func__, AT_FDCWD, path, [&](const char* p) { return REAL(NAME)(p, buf); }, \
+        [&] { return REAL(NAME)(path, buf); });                                      \
   }
 PATH_BUF(statfs, statfs)
 PATH_BUF(statfs64, statfs64)
 PATH_BUF(statvfs, statvfs)
 PATH_BUF(statvfs64, statvfs64)
 
-#define PATH_MODE(NAME)                                                                                              \
-  SHIM_EXPORT int NAME(const char* path, int mode) {                                                                 \
-    return mapped(                                                                                                   \
-        AT_FDCWD, path, [&](const char* p) { return REAL(NAME)(p, mode); }, [&] { return REAL(NAME)(path, mode); }); \
+#define PATH_MODE(NAME)                                                               \
+  SHIM_EXPORT int NAME(const char* path, int mode) {                                  \
+    return mapped(                                                                    \
+        __func__, AT_FDCWD, path, [&](const char* p) { return REAL(NAME)(p, mode); }, \
+        [&] { return REAL(NAME)(path, mode); });                                      \
   }
 PATH_MODE(access)
 PATH_MODE(euidaccess)
@@ -240,6 +247,6 @@ PATH_MODE(eaccess)
 
 SHIM_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
   return mapped(
-      dirfd, path, [&](const char* p) { return REAL(faccessat)(AT_FDCWD, p, mode, flags); },
+      __func__, dirfd, path, [&](const char* p) { return REAL(faccessat)(AT_FDCWD, p, mode, flags); },
       [&] { return REAL(faccessat)(dirfd, path, mode, flags); });
 }

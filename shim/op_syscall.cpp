@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "shim/decls.hpp"
+#include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 
@@ -68,7 +69,7 @@ long openat2_call(const Args& a) noexcept {
 #define M(i) static_cast<mode_t>(a[i])
 #define PTR(T, i) reinterpret_cast<T>(a[i])
 
-long routed(long nr, const Args& a) noexcept {
+long routed(long nr, const Args& a) {
   switch (nr) {
     // open family
 #ifdef SYS_open
@@ -182,5 +183,6 @@ SHIM_EXPORT long syscall(long nr, ...) {
   for (long& x : a) x = va_arg(ap, long);
   va_end(ap);
   if (!shim_on()) return direct(nr, a);
-  return routed(nr, a);
+  return guarded(
+      __func__, [&] { return routed(nr, a); }, [&] { return direct(nr, a); });
 }

@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "shim/envelope.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
-#include "shim/guard.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/track.hpp"
@@ -29,8 +29,7 @@ void copy_generated(const char* from, char* to, std::size_t suffixlen) {
 template <typename Make>
 int make_temp(Target& t, char* tmpl, std::size_t suffixlen, Make&& make) {
   char* phys = t.remote() ? t.rbuf : tmpl;
-  int rc = make(phys);
-  if (rc < 0 && errno == ENOENT && ensure_parent(t) == 0) rc = make(phys);
+  int rc = with_parents(t, [&] { return make(phys); });
   if (rc < 0) return rc;
   if (t.remote()) copy_generated(phys, tmpl, suffixlen);
   if (t.vstr == t.vbuf) copy_generated(tmpl, t.vbuf, suffixlen);  // else vpath is tmpl itself
@@ -41,11 +40,10 @@ int make_temp(Target& t, char* tmpl, std::size_t suffixlen, Make&& make) {
 // Every mkstemp variant comes down to mkostemps(template, suffixlen, flags).
 template <typename Pass>
 int temp_file(const char* where, char* tmpl, int suffixlen, int flags, Pass&& pass) {
-  Target t;
-  if (!tmpl || suffixlen < 0 || !place(AT_FDCWD, tmpl, Kind::file, t)) return pass();
-  return guarded(
-      where,
-      [&] {
+  if (!tmpl || suffixlen < 0) return pass();
+  return on_path(
+      where, AT_FDCWD, tmpl, Kind::file,
+      [&](Target& t) {
         int fd = make_temp(t, tmpl, static_cast<std::size_t>(suffixlen),
                            [&](char* p) { return REAL(mkostemps)(p, suffixlen, flags); });
         if (fd >= 0) fd_table::set(fd, t.vpath, fd_table::writable);
@@ -60,37 +58,36 @@ int temp_file(const char* where, char* tmpl, int suffixlen, int flags, Pass&& pa
 using namespace fractfs::shim;
 
 SHIM_EXPORT int mkstemp(char* tmpl) {
-  return temp_file("mkstemp", tmpl, 0, 0, [&] { return REAL(mkstemp)(tmpl); });
+  return temp_file(__func__, tmpl, 0, 0, [&] { return REAL(mkstemp)(tmpl); });
 }
 SHIM_EXPORT int mkstemp64(char* tmpl) {
-  return temp_file("mkstemp64", tmpl, 0, 0, [&] { return REAL(mkstemp64)(tmpl); });
+  return temp_file(__func__, tmpl, 0, 0, [&] { return REAL(mkstemp64)(tmpl); });
 }
 SHIM_EXPORT int mkostemp(char* tmpl, int flags) {
-  return temp_file("mkostemp", tmpl, 0, flags, [&] { return REAL(mkostemp)(tmpl, flags); });
+  return temp_file(__func__, tmpl, 0, flags, [&] { return REAL(mkostemp)(tmpl, flags); });
 }
 SHIM_EXPORT int mkostemp64(char* tmpl, int flags) {
-  return temp_file("mkostemp64", tmpl, 0, flags, [&] { return REAL(mkostemp64)(tmpl, flags); });
+  return temp_file(__func__, tmpl, 0, flags, [&] { return REAL(mkostemp64)(tmpl, flags); });
 }
 SHIM_EXPORT int mkstemps(char* tmpl, int suffixlen) {
-  return temp_file("mkstemps", tmpl, suffixlen, 0, [&] { return REAL(mkstemps)(tmpl, suffixlen); });
+  return temp_file(__func__, tmpl, suffixlen, 0, [&] { return REAL(mkstemps)(tmpl, suffixlen); });
 }
 SHIM_EXPORT int mkstemps64(char* tmpl, int suffixlen) {
-  return temp_file("mkstemps64", tmpl, suffixlen, 0, [&] { return REAL(mkstemps64)(tmpl, suffixlen); });
+  return temp_file(__func__, tmpl, suffixlen, 0, [&] { return REAL(mkstemps64)(tmpl, suffixlen); });
 }
 SHIM_EXPORT int mkostemps(char* tmpl, int suffixlen, int flags) {
-  return temp_file("mkostemps", tmpl, suffixlen, flags, [&] { return REAL(mkostemps)(tmpl, suffixlen, flags); });
+  return temp_file(__func__, tmpl, suffixlen, flags, [&] { return REAL(mkostemps)(tmpl, suffixlen, flags); });
 }
 SHIM_EXPORT int mkostemps64(char* tmpl, int suffixlen, int flags) {
-  return temp_file("mkostemps64", tmpl, suffixlen, flags, [&] { return REAL(mkostemps64)(tmpl, suffixlen, flags); });
+  return temp_file(__func__, tmpl, suffixlen, flags, [&] { return REAL(mkostemps64)(tmpl, suffixlen, flags); });
 }
 
 // A temporary directory in the remote tier gets both halves, as mkdir would.
 SHIM_EXPORT char* mkdtemp(char* tmpl) {
-  Target t;
-  if (!tmpl || !place(AT_FDCWD, tmpl, Kind::dir, t)) return REAL(mkdtemp)(tmpl);
-  return guarded(
-      "mkdtemp",
-      [&]() -> char* {
+  if (!tmpl) return REAL(mkdtemp)(tmpl);
+  return on_path(
+      __func__, AT_FDCWD, tmpl, Kind::dir,
+      [&](Target& t) -> char* {
         if (make_temp(t, tmpl, 0, [&](char* p) { return REAL(mkdtemp)(p) ? 0 : -1; }) != 0) return nullptr;
         if (t.remote()) {
           ErrnoGuard g;
@@ -103,12 +100,17 @@ SHIM_EXPORT char* mkdtemp(char* tmpl) {
 
 // mktemp only picks a name; it must be free in the template's tier.
 SHIM_EXPORT char* mktemp(char* tmpl) {
-  Target t;
-  if (!tmpl || !place(AT_FDCWD, tmpl, Kind::file, t) || !t.remote()) return REAL(mktemp)(tmpl);
-  if (!REAL(mktemp)(t.rbuf)[0]) {
-    tmpl[0] = '\0';
-    return tmpl;
-  }
-  copy_generated(t.rbuf, tmpl, 0);
-  return tmpl;
+  if (!tmpl) return REAL(mktemp)(tmpl);
+  return on_path(
+      __func__, AT_FDCWD, tmpl, Kind::file,
+      [&](Target& t) {
+        if (!t.remote()) return REAL(mktemp)(tmpl);
+        if (!REAL(mktemp)(t.rbuf)[0]) {
+          tmpl[0] = '\0';
+          return tmpl;
+        }
+        copy_generated(t.rbuf, tmpl, 0);
+        return tmpl;
+      },
+      [&] { return REAL(mktemp)(tmpl); });
 }

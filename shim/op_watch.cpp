@@ -4,7 +4,7 @@
 // kernel watches one inode per call, see the README's limits).
 #include <sys/inotify.h>
 
-#include "shim/guard.hpp"
+#include "shim/envelope.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
@@ -12,17 +12,12 @@
 using namespace fractfs::shim;
 
 SHIM_EXPORT int inotify_add_watch(int fd, const char* path, uint32_t mask) {
-  if (!maybe_ours(AT_FDCWD, path)) return REAL(inotify_add_watch)(fd, path, mask);
-  return out_of_line([&] {
-    Target t;
-    auto pass = [&] { return REAL(inotify_add_watch)(fd, path, mask); };
-    if (!place(AT_FDCWD, path, Kind::unknown, t)) return pass();
-    return guarded(
-        "inotify_add_watch",
-        [&] {
-          return with_relink(t, Kind::unknown, !(mask & IN_DONT_FOLLOW),
-                             [&] { return t.passes() ? pass() : REAL(inotify_add_watch)(fd, t.at_path(), mask); });
-        },
-        pass);
-  });
+  auto pass = [&] { return REAL(inotify_add_watch)(fd, path, mask); };
+  return on_path(
+      __func__, AT_FDCWD, path, Kind::unknown,
+      [&](Target& t) {
+        return with_relink(t, Kind::unknown, !(mask & IN_DONT_FOLLOW),
+                           [&] { return t.passes() ? pass() : REAL(inotify_add_watch)(fd, t.at_path(), mask); });
+      },
+      pass);
 }

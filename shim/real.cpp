@@ -10,9 +10,11 @@ namespace fractfs::shim::real {
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #define FN(name) decltype(&::name) name = nullptr;
 #define FNV(name, version) FN(name)
+#define FNH(name) FN(name)
 #include "shim/functions.def"
 #undef FN
 #undef FNV
+#undef FNH
 
 void* lookup(const char* name, const char* version) noexcept {
   void* f = version ? ::dlvsym(RTLD_NEXT, name, version) : nullptr;

@@ -17,9 +17,11 @@ namespace fractfs::shim::real {
 #define FNV(name, version)       \
   extern decltype(&::name) name; \
   inline constexpr const char* version_of_##name = version;
+#define FNH(name) FN(name)
 #include "shim/functions.def"
 #undef FN
 #undef FNV
+#undef FNH
 #pragma GCC diagnostic pop
 
 // Looks up one symbol; ends the process with a message if it is missing

@@ -104,8 +104,7 @@ bool is_union_dir(const Target& t) noexcept {
 int mkdir_union(const Target& t, mode_t mode) noexcept {
   char local = kind_at(t.natural());
   if (local == 'f') return errno = EEXIST, -1;
-  int rc = REAL(mkdir)(t.remote_path(), mode);
-  if (rc != 0 && errno == ENOENT && ensure_parent(t) == 0) rc = REAL(mkdir)(t.remote_path(), mode);
+  int rc = with_parents(t, [&] { return REAL(mkdir)(t.remote_path(), mode); });
   if (rc != 0) return -1;
   // The local half too, so the directory keeps one identity from the start.
   ErrnoGuard g;

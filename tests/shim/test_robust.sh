@@ -29,7 +29,7 @@ want=$(cd "$T/native" && sh -c "$script" 2>&1) || fail "the script failed native
 got=$(under env FRACTFS_INTERNAL_FAULT=1 FRACTFS_LOG_FILE="$T/fault2.log" sh -c "$script" 2>&1) ||
   fail "the script failed under injected faults: $got"
 assert_eq "$want" "$got" "metadata calls under injected faults"
-grep -q "internal fault in metadata change" "$T/fault2.log" || fail "chmod's fault not logged: $(cat "$T/fault2.log")"
+grep -q "internal fault in utimensat" "$T/fault2.log" || fail "touch's fault not logged: $(cat "$T/fault2.log")"
 per_process=$(sed -n 's/^fractfs\[\([0-9]*\)\].*internal fault.*/\1/p' "$T/fault.log" | sort | uniq -d)
 [[ -z $per_process ]] || fail "a process logged its fault more than once: $per_process"
 grep -q "passing such calls through to libc" "$T/fault.log" || fail "fault message: $(cat "$T/fault.log")"
