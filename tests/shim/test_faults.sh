@@ -45,6 +45,13 @@ done
 
 # A thread cancelled while blocked in a call inside the shim unwinds
 # through the guard (which must not swallow the unwind) as it does in libc.
+# Not under ASan: there this unwind, which starts in the SIGCANCEL handler,
+# makes GCC 12's runtime report a stack-buffer-overflow inside its own
+# sigaltstack interceptor (__asan_handle_no_return at the shim's landing
+# pad); the release and TSan builds check it.
 name=pthread_cancel
-assert_eq "$(run "$T/native")" "$(run "$T/app" LD_PRELOAD="$PRELOAD_FIRST$LIB/libfractfs.so")" "a thread cancelled in open"
+if [[ ${SAN:-} != address ]]; then
+  assert_eq "$(run "$T/native")" "$(run "$T/app" LD_PRELOAD="$PRELOAD_FIRST$LIB/libfractfs.so")" \
+    "a thread cancelled in open"
+fi
 echo "faults: ok ($n entry points, $faulted with a fault point, each faulted alone)"
