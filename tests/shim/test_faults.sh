@@ -43,6 +43,12 @@ for name in $all; do
 done
 [[ -z $bad ]] || fail "failing entry points:$bad"
 
+# An app's C++ exception leaving its nftw callback unwinds through the
+# shim's walk as through libc's.
+name=nftw_throw
+assert_eq "$(run "$T/native")" "$(run "$T/app" LD_PRELOAD="$PRELOAD_FIRST$LIB/libfractfs.so")" \
+  "an exception thrown from an nftw callback"
+
 # A thread cancelled while blocked in a call inside the shim unwinds
 # through the guard (which must not swallow the unwind) as it does in libc.
 # Not under ASan: there this unwind, which starts in the SIGCANCEL handler,

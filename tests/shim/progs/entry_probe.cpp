@@ -766,6 +766,18 @@ std::map<std::string, Case> cases() {
          pthread_join(th, &r);
          printf("pthread_cancel: %s\n", r == PTHREAD_CANCELED ? "cancelled" : "returned");
        }},
+      // not an entry point: an exception thrown by the app's callback
+      // unwinds through the shim's walk
+      {"nftw_throw",
+       [] {
+         try {
+           nftw(
+               "w", [](const char*, const struct stat*, int, struct FTW*) -> int { throw 42; }, 8, FTW_PHYS);
+           printf("nftw_throw: returned\n");
+         } catch (int e) {
+           printf("nftw_throw: caught %d\n", e);
+         }
+       }},
       {"_exit",
        [] {
          show_tree();
