@@ -54,7 +54,7 @@ assert_eq "$(run "$T/native")" "$(run "$T/app" LD_PRELOAD="$PRELOAD_FIRST$LIB/li
 # Not under ASan: there this unwind, which starts in the SIGCANCEL handler,
 # makes GCC 12's runtime report a stack-buffer-overflow inside its own
 # sigaltstack interceptor (__asan_handle_no_return at the shim's landing
-# pad); the release and TSan builds check it.
+# pad); the release build checks it.
 name=pthread_cancel
 if [[ ${SAN:-} != address ]]; then
   assert_eq "$(run "$T/native")" "$(run "$T/app" LD_PRELOAD="$PRELOAD_FIRST$LIB/libfractfs.so")" \
