@@ -195,7 +195,7 @@ CheckpointReport Holder::take(bool full, Progress* progress) {
   full = full || reconcile_due();
   // Events recorded before the walk starts are covered by it.
   std::uint64_t head = full && journal_ok_ ? journal_.head() : 0;
-  writers_.prune();
+  for (std::string& rel : writers_.prune()) pending_.insert(std::move(rel));
   std::vector<std::string> paths(pending_.begin(), pending_.end());
   for (std::string& rel : writers_.paths()) paths.push_back(std::move(rel));
   CheckpointOptions opt;

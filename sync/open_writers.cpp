@@ -60,11 +60,18 @@ bool OpenWriters::still_writing(pid_t pid, const std::string& rel) const {
   return alive(pid) && holds_for_writing(pid, root_ + "/" + rel);
 }
 
-void OpenWriters::prune() {
+std::vector<std::string> OpenWriters::prune() {
+  std::vector<std::string> released;
   for (auto it = open_.begin(); it != open_.end();) {
     std::erase_if(it->second, [](pid_t pid) { return !alive(pid); });
-    it = it->second.empty() ? open_.erase(it) : std::next(it);
+    if (!it->second.empty()) {
+      ++it;
+      continue;
+    }
+    released.push_back(it->first);
+    it = open_.erase(it);
   }
+  return released;
 }
 
 std::vector<std::string> OpenWriters::paths() const {

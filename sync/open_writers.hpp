@@ -27,8 +27,11 @@ class OpenWriters {
 
   void opened(const std::string& rel, pid_t pid);
   void closed(const std::string& rel, pid_t pid);
-  // Forgets processes that are gone. Once per checkpoint.
-  void prune();
+  // Forgets processes that are gone. Once per checkpoint. Returns the files
+  // whose last writer went: a writer that exits (or execs) leaves no close
+  // in the journal, and what it wrote after the last look must still be
+  // looked at once more.
+  std::vector<std::string> prune();
   std::vector<std::string> paths() const;
   std::size_t size() const noexcept { return open_.size(); }
 

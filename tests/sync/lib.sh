@@ -55,7 +55,8 @@ check_fail() { echo "FAIL: $*" >&2; exit 1; }
 # eq EXPECTED ACTUAL WHAT
 eq() {
   if [[ "$1" == "$2" ]]; then pass; else
-    check_fail "$3:"$'\n'"--- expected"$'\n'"$1"$'\n'"--- actual"$'\n'"$2"$'\n'"--- diff (expected vs actual)"$'\n'"$(diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | head -n 40 || true)"
+    # The diff first: a report that keeps only a test's first lines shows it.
+    check_fail "$3:"$'\n'"--- diff (expected vs actual)"$'\n'"$(diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") | head -n 40 || true)"$'\n'"--- expected"$'\n'"$1"$'\n'"--- actual"$'\n'"$2"
   fi
 }
 contains() { if [[ "$1" == *"$2"* ]]; then pass; else check_fail "$3: [$2] not in [$1]"; fi; }

@@ -11,7 +11,10 @@
 #    closed early: the close of one descriptor does not end the watch
 #    while the process still writes through the other (fractfs-run);
 #  - a file opened by a parent that forks a child which keeps writing
-#    through the inherited descriptor after the parent closed its own.
+#    through the inherited descriptor after the parent closed its own;
+#  - writers that end without a close the shim sees (a redirection made
+#    before exec, a shell's descriptor open at its exit): what they wrote
+#    after a checkpoint's last look is in the exit checkpoint.
 source "$(dirname "$0")/lib.sh"
 if ! shim_ok; then echo "open_writers: skipped (programs cannot run under the TSan-built shim)"; exit 0; fi
 INTERVAL=0.2
@@ -97,6 +100,23 @@ scenario() {  # NAME MODE FILE
   pass
   echo "$name: $r"
 }
+
+# exit_case MODE: the app exits normally; nothing written may be missing.
+exit_case() {
+  local mode=$1 f
+  new_root "ow-exit-$mode" "sync_interval = $INTERVAL"$'\n'"reconcile_every = 0"
+  local script='mkdir -p state; exec 3>state/kept.log; echo start >&3
+    sh -c "echo start; sleep 1; echo end" >state/exec.log
+    echo end >&3'
+  if [[ $mode == run ]]; then app "$ROOT" bash -c "$script"; else preload "$ROOT" bash -c "$script"; fi
+  wait_helper_gone
+  find "$ROOT" -mindepth 1 -maxdepth 1 ! -name .fractfs.toml -exec rm -rf {} +
+  rm -rf "$SCRATCH"
+  st 0 ff restore --root "$ROOT"
+  for f in kept exec; do eq $'start\nend' "$(cat "$ROOT/state/$f.log")" "exit ($mode): state/$f.log restored"; done
+}
+exit_case run
+exit_case preload
 
 scenario append preload state/events.log
 scenario sqlite run state/db.sqlite
