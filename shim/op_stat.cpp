@@ -130,7 +130,8 @@ int stat_like(const char* where, int dirfd, const char* path, int flags, Call&& 
           // directory whose identity is its remote half.
           relink(t, Kind::unknown, true);
           rc = stat_placed(t, call, buf, flags);
-        } else if (rc != 0 && worth_relinking(t, errno, follow) && relink(t, Kind::unknown, follow)) {
+        } else if (int err = errno;
+                   rc != 0 && worth_relinking(t, err, follow) && relink(t, Kind::unknown, follow, err == ENOENT)) {
           rc = stat_placed(t, call, buf, flags);
         }
         return rc;

@@ -55,7 +55,7 @@ bool splice_link(char* cur, std::size_t end, Target& probe) {
 
 }  // namespace
 
-bool relink(Target& t, Kind kind, bool follow_last) noexcept {
+bool relink(Target& t, Kind kind, bool follow_last, bool last_absent) noexcept {
   if (!shim_on()) return false;
   // A trailing "/" or "/." makes the kernel follow the last component.
   follow_last = follow_last || t.tail != Tail::none;
@@ -71,9 +71,10 @@ bool relink(Target& t, Kind kind, bool follow_last) noexcept {
     // Components inside the root only: above it, the kernel is right.
     std::size_t end = strcspn(cur + i, "/") + i;
     bool last = cur[end] == '\0';
-    if (!last || follow_last) {
-      std::string_view prefix(cur, end);
-      if (inside_root(prefix) && splice_link(cur, end, *probe)) {
+    if (!last || (follow_last && !(last_absent && hops == 0))) {
+      // Components below the root: the root's own name is the kernel's.
+      std::string_view prefix(cur, end), rel;
+      if (inside_root(prefix, &rel) && !rel.empty() && splice_link(cur, end, *probe)) {
         if (++hops > kMaxHops) return false;
         i = 1;
         continue;

@@ -10,8 +10,10 @@ namespace fractfs::shim {
 
 // Resolves every symlink on t's path (the last component only with
 // `follow_last`) and re-places `t` for `kind`. False when there was no
-// link to resolve, or the result is not inside the root.
-bool relink(Target& t, Kind kind, bool follow_last) noexcept;
+// link to resolve, or the result is not inside the root. `last_absent`:
+// the caller's no-follow call found nothing at t's physical path, so the
+// last component is not looked at again unless a link before it moved it.
+bool relink(Target& t, Kind kind, bool follow_last, bool last_absent = false) noexcept;
 
 // Errors a symlink into the other tier produces.
 bool retry_errno(int err) noexcept;
