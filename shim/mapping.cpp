@@ -23,6 +23,11 @@ bool starts_with_root(const char* p, std::size_t len, const std::string& root) n
   return len == n || p[n] == '/';
 }
 
+// The component starting at p is "." or ".." (it ends at '/' or NUL).
+inline bool dot_component(const char* p) noexcept {
+  return p[0] == '.' && (p[1] == '/' || !p[1] || (p[1] == '.' && (p[2] == '/' || !p[2])));
+}
+
 // Any "/." (a '.' after a '/') or "//" in p? glibc's strchr and strstr
 // are vectorized, and most paths hold a '.' or two at most. (A "/." may
 // begin an ordinary name: a false alarm only means a closer look.)
@@ -49,7 +54,7 @@ Scan scan_absolute(const char* p) noexcept {
       if (*c != '/') continue;
       char a = c[1];
       if (a == '/' || (a == '\0' && c != p)) s.clean = false;
-      else if (a == '.' && (c[2] == '/' || !c[2] || (c[2] == '.' && (c[3] == '/' || !c[3])))) s.clean = false;
+      else if (dot_component(c + 1)) s.clean = false;
     }
   }
   return s;
@@ -58,12 +63,12 @@ Scan scan_absolute(const char* p) noexcept {
 // A relative path the kernel resolves exactly as normalization does: no
 // empty, "." or ".." component.
 bool clean_relative(const char* p) noexcept {
-  if (p[0] == '.' && (p[1] == '/' || !p[1] || (p[1] == '.' && (p[2] == '/' || !p[2])))) return false;
+  if (dot_component(p)) return false;
   for (const char* c = p; *c; ++c) {
     if (*c != '/') continue;
     char a = c[1];
     if (a == '/' || a == '\0') return false;
-    if (a == '.' && (c[2] == '/' || !c[2] || (c[2] == '.' && (c[3] == '/' || !c[3])))) return false;
+    if (dot_component(c + 1)) return false;
   }
   return true;
 }
@@ -277,14 +282,14 @@ bool place_clean_absolute(const char* p, Target& t) noexcept {
   if (!root) return false;
   const char* rel = p + root->size() + (p[root->size()] == '/');
   if ((*rel == '\0' && rel[-1] == '/') ||  // "ROOT/": its trailing slash must reach the kernel
-      *rel == '/' || (*rel == '.' && (rel[1] == '/' || !rel[1] || (rel[1] == '.' && (rel[2] == '/' || !rel[2])))))
+      *rel == '/' || dot_component(rel))
     return false;
   const char* c = rel;
   for (; *c; ++c) {
     if (*c != '/') continue;
     char a = c[1];
     if (a == '/' || !a) return false;
-    if (a == '.' && (c[2] == '/' || !c[2] || (c[2] == '.' && (c[3] == '/' || !c[3])))) return false;
+    if (dot_component(c + 1)) return false;
   }
   t.vpath = std::string_view(p, static_cast<std::size_t>(c - p));
   t.rel = std::string_view(rel, static_cast<std::size_t>(c - rel));
