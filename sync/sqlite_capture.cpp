@@ -144,15 +144,15 @@ Sidecar sqlite_sidecar(int root_fd, std::string_view rel, std::string* owner) {
 Capture capture_database(const CaptureSource& src, const std::string& rel, std::vector<char>& buf) {
   Capture out;
   out.database = true;
-  // Our descriptors are opened before the connection and closed after it
+  // Our descriptor on the database is closed after the connection
   // (declared first, destroyed last): see the header.
   sys::Fd db_fd(open_for_reading(src.root_fd, rel));
   if (db_fd.get() < 0)
     return failed(errno == ENOENT ? Capture::Outcome::vanished : Capture::Outcome::unreadable, strerror(errno));
-  sys::Fd wal_fd(open_for_reading(src.root_fd, rel + "-wal"));
+  sys::Fd found_log(open_for_reading(src.root_fd, rel + "-wal"));
+  bool no_log = found_log.get() < 0 && errno == ENOENT;
   try {
-    if (wal_mode(db_fd.get()) && wal_fd.get() < 0 && errno == ENOENT && copy_idle(src, rel, db_fd.get(), buf, out))
-      return out;
+    if (no_log && wal_mode(db_fd.get()) && copy_idle(src, rel, db_fd.get(), buf, out)) return out;
     std::string error;
     double deadline = sys::seconds_now() + kBusyFor;
     Connection db = open_connection(src.root + "/" + rel, &deadline, error);
@@ -162,16 +162,16 @@ Capture capture_database(const CaptureSource& src, const std::string& rel, std::
       return failed(Capture::Outcome::busy, "the database stayed locked (an exclusive lock, or a long write)");
     if (rc != SQLITE_OK)
       return failed(Capture::Outcome::unreadable, std::string("SQLite: ") + sqlite3_errmsg(db.get()));
-    // The log may have appeared since (the app opened the database). SQLite
-    // locks the database file and the -shm, never the log: this one may
-    // be closed before the connection.
-    sys::Fd late_wal(wal_fd.get() < 0 && wal_mode(db_fd.get()) ? open_for_reading(src.root_fd, rel + "-wal") : -1);
-    int log_fd = wal_fd.get() >= 0 ? wal_fd.get() : late_wal.get();
+    // The log as it is now that our snapshot is pinned: it may have been
+    // made, or removed and made again, since we looked (SQLite never locks
+    // the log, so its descriptor may be closed before the connection).
+    bool wal = wal_mode(db_fd.get());
+    sys::Fd log_fd(wal ? open_for_reading(src.root_fd, rel + "-wal") : -1);
     if (!copy_file(src, db_fd.get(), buf, out.entry, out, false))
       return failed(Capture::Outcome::unstable, "the database file shrank while its read lock was held");
-    if (log_fd >= 0 && wal_mode(db_fd.get())) {
+    if (log_fd.get() >= 0) {
       Entry log;
-      copy_file(src, log_fd, buf, log, out, true);
+      copy_file(src, log_fd.get(), buf, log, out, true);
       if (log.size > 0) out.wal = std::move(log);
     }
     sqlite3_exec(db.get(), "COMMIT", nullptr, nullptr, nullptr);

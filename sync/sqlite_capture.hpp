@@ -11,6 +11,11 @@
 //    recovery replays the log's committed frames (and ignores a torn tail).
 // Our own descriptors on the files stay open until the connection is
 // closed: closing one earlier would drop the connection's POSIX locks.
+// Our connection leaves the files as it found them (no checkpoint on
+// close). Like any reader's, it keeps an app's last close from removing
+// the -wal and -shm while it reads: SQLite removes them at a later close.
+// Removing them ourselves would take the exclusive lock, and an app that
+// opens the database at that moment, without a busy timeout, would fail.
 // A database in WAL mode with no -wal file is idle: it is copied without a
 // connection (creating one would leave a -wal and -shm behind), checked for
 // change after the copy.

@@ -58,7 +58,14 @@ sqlite_local_wal() {
   x sqlite3 data/blobs/db.sqlite 'PRAGMA wal_checkpoint(TRUNCATE);'
   x sqlite3 data/blobs/db.sqlite 'SELECT group_concat(x) FROM t; PRAGMA integrity_check;'
   eq $'1,2,3,4,5\nok' "$OUT" "data after checkpoint and reopen"
-  eq "db.sqlite" "$(files_like "$ROOT" db.sqlite)" "only db.sqlite remains once closed"
+  # SQLite removes the -wal and -shm at its last close unless another
+  # connection is attached at that moment; the checkpoint reading the
+  # database while the app closes is one (as any backup tool would be).
+  local left
+  left=$(files_like "$ROOT" db.sqlite)
+  [[ $left == db.sqlite || $left == $'db.sqlite\ndb.sqlite-shm\ndb.sqlite-wal' ]] && pass ||
+    check_fail "once closed, db.sqlite remains (with its -wal and -shm at most): [$left]"
+  eq "" "$(files_like "$REMOTE" db.sqlite)" "no db file in REMOTE/data/blobs once closed"
   # the physical file, read without the shim, holds everything
   eq "1,2,3,4,5" "$(sqlite3 "$ROOT/data/blobs/db.sqlite" 'SELECT group_concat(x) FROM t;')" "physical database content"
   expect_all <<'EOF'
