@@ -84,6 +84,9 @@ STORE_SRC    := $(wildcard tests/store/*.cpp)
 LIBRESOLVER := $(BUILD)/lib/libfractfs_resolver.a
 SHIM_LIB    := $(BUILD)/lib/libfractfs.so
 SHIM_MAP    := $(BUILD)/shim/exports.map
+SHIM_WRAP   := $(BUILD)/shim/wrap.flags
+SHIM_PRE    := $(BUILD)/shim/shim_prelinked.o
+WALK_PRE    := $(BUILD)/shim/walk_prelinked.o
 FRACTFS     := $(BUILD)/bin/fractfs
 FRACTFS_RUN := $(BUILD)/bin/fractfs-run
 UNIT_TESTS  := $(BUILD)/tests/unit_tests
@@ -127,6 +130,20 @@ $(SHIM_MAP): shim/functions.def
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@){ echo '{ global:'; $(CXX) -E -P -x c++ -D'FN(n)=n;' -D'FNV(n,v)=n;' -D'FNH(n)=n;' $<; echo 'local: *; };'; } > $@
 
+# The library's own calls to these functions go to libc, never through its
+# interposers: --wrap=NAME for each (shim/app_calls.hpp says how).
+$(SHIM_WRAP): shim/functions.def
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)$(CXX) -E -P -x c++ -D'FN(n)=--wrap=n' -D'FNV(n,v)=--wrap=n' -D'FNH(n)=--wrap=n' $< | tr ' ' '\n' | grep . > $@
+# The same, for programs that link the shim's objects (or the walkers)
+# themselves: one relocatable object, wrapped, so the program's own calls
+# still reach the interposers (or, for the walkers alone, libc).
+prelink = $(call say,LD,$@)$(CXX) -r -nostdlib $(filter %.o,$^) -Wl,@$(SHIM_WRAP) -o $@
+$(SHIM_PRE): $(call objs,$(SHIM_SRC) $(SHIM_SYNC_SRC)) $(SHIM_WRAP)
+	$(prelink)
+$(WALK_PRE): $(call objs,shim/walk_nftw.cpp shim/walk_fts.cpp) $(SHIM_WRAP)
+	$(prelink)
+
 # libstdc++ and libgcc linked in statically and hidden, and no libm (g++
 # would add it for libstdc++; nothing uses it): a process started under the
 # shim loads this one file and nothing else.
@@ -135,10 +152,11 @@ ifeq ($(SAN),)
 else
   SHIM_LIBS := -static-libstdc++ -static-libgcc
 endif
-$(SHIM_LIB): $(call objs,$(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER) $(SHIM_MAP)
+$(SHIM_LIB): $(call objs,$(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER) $(SHIM_MAP) $(SHIM_WRAP)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CXX) -shared $(CXXFLAGS) $(call objs,$(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER) -o $@ $(LDFLAGS) \
 	  -Wl,--exclude-libs,ALL -Wl,--version-script=$(SHIM_MAP) -Wl,-z,defs -Wl,-O1 -Wl,-z,pack-relative-relocs \
+	  -Wl,@$(SHIM_WRAP) \
 	  $(SHIM_LIBS)
 
 # What the processes that checkpoint (never an app process) link besides.
@@ -152,7 +170,7 @@ $(FRACTFS_RUN): $(call objs,$(RUN_SRC)) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS) $(NET_LIBS)
 
-$(UNIT_TESTS): $(call objs,$(UNIT_SRC) shim/walk_nftw.cpp shim/walk_fts.cpp $(SYNC_SRC)) $(LIBRESOLVER)
+$(UNIT_TESTS): $(call objs,$(UNIT_SRC) $(SYNC_SRC)) $(WALK_PRE) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) $(SYNC_LIBS)
 
@@ -172,12 +190,12 @@ $(STRESS): $(call objs,tests/shim/stress.cpp)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread
 
-$(STRESS_IN): $(call objs,tests/shim/stress.cpp $(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER)
+$(STRESS_IN): $(call objs,tests/shim/stress.cpp) $(SHIM_PRE) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread -Wl,--export-dynamic
 
 # The mapping differential test: the shim's objects linked in, like stress_linked.
-$(MAPPING): $(call objs,tests/shim/mapping_differential.cpp $(SHIM_SRC) $(SHIM_SYNC_SRC)) $(LIBRESOLVER)
+$(MAPPING): $(call objs,tests/shim/mapping_differential.cpp) $(SHIM_PRE) $(LIBRESOLVER)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDFLAGS) -pthread -Wl,--export-dynamic
 

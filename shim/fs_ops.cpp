@@ -145,12 +145,10 @@ int materialize(const Target& t) noexcept {
 }
 
 int move_physical(const char* src, const char* dst, bool noreplace) noexcept {
-  Bypass off;
   return fileops::move_node(src, dst, noreplace);
 }
 
 int copy_fd_physical(int src_fd, const char* dst, bool noreplace) noexcept {
-  Bypass off;
   return fileops::copy_fd_into_place(src_fd, dst, noreplace);
 }
 

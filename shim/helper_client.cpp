@@ -227,7 +227,6 @@ void at_start() noexcept {
   if (cfg.passthrough()) return;
   const char* mark = ::getenv(kRestoredVar);
   if (mark && std::string_view(mark) == "failed") return;
-  Bypass off;
   g_self = ::getpid();
   try {
     StateDir state(cfg);
@@ -257,7 +256,6 @@ void at_start() noexcept {
 // the next change.
 void replace_missing_helper() noexcept {
   if (!track::recorded_here() || !track::helper_quiet(coarse_seconds())) return;
-  Bypass off;
   try {
     if (!helper_running()) ::close(spawn_helper());
   } catch (const std::exception& e) {
@@ -269,7 +267,6 @@ void at_exit() noexcept {
   if (!g_recording || ::getpid() != g_self) return;  // not in a vfork child: it must not allocate
   pid_t me = ::getpid();
   if (g_leader.load() != me || !g_leader.compare_exchange_strong(me, 0)) return replace_missing_helper();
-  Bypass off;
   try {
     if (!track::unsaved()) return;
     double wait = g_state->cfg.exit_timeout;
@@ -304,7 +301,6 @@ void maybe_take_over() noexcept {
   if (!track::helper_quiet(now)) return;  // a helper drained the journal lately: no system call
   if (now < g_next_try.load(std::memory_order_relaxed) || g_trying.exchange(true)) return;
   g_next_try = now + kTakeOverEvery;
-  Bypass off;
   try {
     if (!helper_running()) {
       ::close(spawn_helper());  // not waited for: the restore is done, the app runs

@@ -27,7 +27,6 @@ namespace fractfs::shim {
 
 bool g_active = false;
 State* g_state = nullptr;
-__thread bool t_bypass __attribute__((tls_model("initial-exec"))) = false;
 
 namespace {
 

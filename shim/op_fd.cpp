@@ -35,7 +35,7 @@ void release(int fd) {
 using namespace fractfs::shim;
 
 SHIM_EXPORT int close(int fd) {
-  if (!t_bypass && internal_fd::is(fd)) return 0;  // fractfs's own: the app never opened it
+  if (internal_fd::is(fd)) return 0;  // fractfs's own: the app never opened it
   return on_fd(
       __func__, fd,
       [&] {
@@ -66,7 +66,7 @@ namespace {
 
 // close_range, leaving fractfs's own descriptors open.
 int close_around_own(unsigned first, unsigned last, int flags) {
-  for (int own; !t_bypass && first <= last && (own = internal_fd::first_in(first, last)) >= 0;) {
+  for (int own; first <= last && (own = internal_fd::first_in(first, last)) >= 0;) {
     if (static_cast<unsigned>(own) > first && REAL(close_range)(first, static_cast<unsigned>(own) - 1, flags) != 0)
       return -1;
     if (static_cast<unsigned>(own) == last) return 0;

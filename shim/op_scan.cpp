@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shim/app_calls.hpp"
 #include "shim/dir_stream.hpp"
 #include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
@@ -61,14 +62,14 @@ int scandir_at(const char* where, int dirfd, const char* dir, Ent*** namelist, i
 }
 
 // Our own exported directory functions, as glob's GLOB_ALTDIRFUNC hooks.
-void* glob_opendir(const char* p) { return ::opendir(p); }
-void* glob_readdir(void* d) { return ::readdir(static_cast<DIR*>(d)); }
-void* glob_readdir64(void* d) { return ::readdir64(static_cast<DIR*>(d)); }
-void glob_closedir(void* d) { ::closedir(static_cast<DIR*>(d)); }
-int glob_stat(const char* p, struct stat* st) { return ::stat(p, st); }
-int glob_lstat(const char* p, struct stat* st) { return ::lstat(p, st); }
-int glob_stat64(const char* p, struct stat64* st) { return ::stat64(p, st); }
-int glob_lstat64(const char* p, struct stat64* st) { return ::lstat64(p, st); }
+void* glob_opendir(const char* p) { return APP(opendir)(p); }
+void* glob_readdir(void* d) { return APP(readdir)(static_cast<DIR*>(d)); }
+void* glob_readdir64(void* d) { return APP(readdir64)(static_cast<DIR*>(d)); }
+void glob_closedir(void* d) { APP(closedir)(static_cast<DIR*>(d)); }
+int glob_stat(const char* p, struct stat* st) { return APP(stat)(p, st); }
+int glob_lstat(const char* p, struct stat* st) { return APP(lstat)(p, st); }
+int glob_stat64(const char* p, struct stat64* st) { return APP(stat64)(p, st); }
+int glob_lstat64(const char* p, struct stat64* st) { return APP(lstat64)(p, st); }
 
 }  // namespace
 }  // namespace fractfs::shim

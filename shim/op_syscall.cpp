@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "shim/app_calls.hpp"
 #include "shim/decls.hpp"
 #include "shim/guard.hpp"
 #include "shim/real.hpp"
@@ -60,7 +61,7 @@ long openat2_call(const Args& a) noexcept {
   if (!how || size < sizeof(struct open_how) || how->resolve) return direct(SYS_openat2, a);
   if (how->flags >> 32 || (how->mode && !(how->flags & (O_CREAT | __O_TMPFILE))) || how->mode & ~07777ull)
     return errno = EINVAL, -1;
-  return ::openat(dirfd, path, static_cast<int>(how->flags), static_cast<mode_t>(how->mode));
+  return APP(openat)(dirfd, path, static_cast<int>(how->flags), static_cast<mode_t>(how->mode));
 }
 
 #define P(i) reinterpret_cast<const char*>(a[i])
@@ -73,92 +74,92 @@ long routed(long nr, const Args& a) {
   switch (nr) {
     // open family
 #ifdef SYS_open
-    case SYS_open: return ::open(P(0), I(1), M(2));
+    case SYS_open: return APP(open)(P(0), I(1), M(2));
 #endif
 #ifdef SYS_creat
-    case SYS_creat: return ::creat(P(0), M(1));
+    case SYS_creat: return APP(creat)(P(0), M(1));
 #endif
-    case SYS_openat: return ::openat(I(0), P(1), I(2), M(3));
+    case SYS_openat: return APP(openat)(I(0), P(1), I(2), M(3));
     case SYS_openat2:
       return openat2_call(a);
       // stat family
 #ifdef SYS_stat
-    case SYS_stat: return ::stat(P(0), PTR(struct stat*, 1));
-    case SYS_lstat: return ::lstat(P(0), PTR(struct stat*, 1));
+    case SYS_stat: return APP(stat)(P(0), PTR(struct stat*, 1));
+    case SYS_lstat: return APP(lstat)(P(0), PTR(struct stat*, 1));
 #endif
-    case SYS_fstat: return ::fstat(I(0), PTR(struct stat*, 1));
+    case SYS_fstat: return APP(fstat)(I(0), PTR(struct stat*, 1));
 #ifdef SYS_newfstatat
-    case SYS_newfstatat: return ::fstatat(I(0), P(1), PTR(struct stat*, 2), I(3));
+    case SYS_newfstatat: return APP(fstatat)(I(0), P(1), PTR(struct stat*, 2), I(3));
 #endif
-    case SYS_statx: return ::statx(I(0), P(1), I(2), U(3), PTR(struct statx*, 4));
-    case SYS_statfs: return ::statfs(P(0), PTR(struct statfs*, 1));
+    case SYS_statx: return APP(statx)(I(0), P(1), I(2), U(3), PTR(struct statx*, 4));
+    case SYS_statfs: return APP(statfs)(P(0), PTR(struct statfs*, 1));
 #ifdef SYS_access
-    case SYS_access: return ::access(P(0), I(1));
+    case SYS_access: return APP(access)(P(0), I(1));
 #endif
-    case SYS_faccessat: return ::faccessat(I(0), P(1), I(2), 0);
+    case SYS_faccessat: return APP(faccessat)(I(0), P(1), I(2), 0);
     case SYS_faccessat2:
-      return ::faccessat(I(0), P(1), I(2), I(3));
+      return APP(faccessat)(I(0), P(1), I(2), I(3));
       // names
 #ifdef SYS_mkdir
-    case SYS_mkdir: return ::mkdir(P(0), M(1));
-    case SYS_rmdir: return ::rmdir(P(0));
-    case SYS_unlink: return ::unlink(P(0));
-    case SYS_rename: return ::rename(P(0), P(1));
-    case SYS_link: return ::link(P(0), P(1));
-    case SYS_symlink: return ::symlink(P(0), P(1));
-    case SYS_readlink: return ::readlink(P(0), PTR(char*, 1), static_cast<size_t>(a[2]));
-    case SYS_mknod: return ::mknod(P(0), M(1), static_cast<dev_t>(a[2]));
+    case SYS_mkdir: return APP(mkdir)(P(0), M(1));
+    case SYS_rmdir: return APP(rmdir)(P(0));
+    case SYS_unlink: return APP(unlink)(P(0));
+    case SYS_rename: return APP(rename)(P(0), P(1));
+    case SYS_link: return APP(link)(P(0), P(1));
+    case SYS_symlink: return APP(symlink)(P(0), P(1));
+    case SYS_readlink: return APP(readlink)(P(0), PTR(char*, 1), static_cast<size_t>(a[2]));
+    case SYS_mknod: return APP(mknod)(P(0), M(1), static_cast<dev_t>(a[2]));
 #endif
-    case SYS_mkdirat: return ::mkdirat(I(0), P(1), M(2));
-    case SYS_unlinkat: return ::unlinkat(I(0), P(1), I(2));
-    case SYS_renameat: return ::renameat(I(0), P(1), I(2), P(3));
-    case SYS_renameat2: return ::renameat2(I(0), P(1), I(2), P(3), U(4));
-    case SYS_linkat: return ::linkat(I(0), P(1), I(2), P(3), I(4));
-    case SYS_symlinkat: return ::symlinkat(P(0), I(1), P(2));
-    case SYS_readlinkat: return ::readlinkat(I(0), P(1), PTR(char*, 2), static_cast<size_t>(a[3]));
+    case SYS_mkdirat: return APP(mkdirat)(I(0), P(1), M(2));
+    case SYS_unlinkat: return APP(unlinkat)(I(0), P(1), I(2));
+    case SYS_renameat: return APP(renameat)(I(0), P(1), I(2), P(3));
+    case SYS_renameat2: return APP(renameat2)(I(0), P(1), I(2), P(3), U(4));
+    case SYS_linkat: return APP(linkat)(I(0), P(1), I(2), P(3), I(4));
+    case SYS_symlinkat: return APP(symlinkat)(P(0), I(1), P(2));
+    case SYS_readlinkat: return APP(readlinkat)(I(0), P(1), PTR(char*, 2), static_cast<size_t>(a[3]));
     case SYS_mknodat:
-      return ::mknodat(I(0), P(1), M(2), static_cast<dev_t>(a[3]));
+      return APP(mknodat)(I(0), P(1), M(2), static_cast<dev_t>(a[3]));
       // attributes
 #ifdef SYS_chmod
-    case SYS_chmod: return ::chmod(P(0), M(1));
-    case SYS_chown: return ::chown(P(0), U(1), U(2));
-    case SYS_lchown: return ::lchown(P(0), U(1), U(2));
-    case SYS_utime: return ::utime(P(0), PTR(const struct utimbuf*, 1));
-    case SYS_utimes: return ::utimes(P(0), PTR(const struct timeval*, 1));
-    case SYS_futimesat: return ::futimesat(I(0), P(1), PTR(const struct timeval*, 2));
+    case SYS_chmod: return APP(chmod)(P(0), M(1));
+    case SYS_chown: return APP(chown)(P(0), U(1), U(2));
+    case SYS_lchown: return APP(lchown)(P(0), U(1), U(2));
+    case SYS_utime: return APP(utime)(P(0), PTR(const struct utimbuf*, 1));
+    case SYS_utimes: return APP(utimes)(P(0), PTR(const struct timeval*, 1));
+    case SYS_futimesat: return APP(futimesat)(I(0), P(1), PTR(const struct timeval*, 2));
 #endif
-    case SYS_fchmodat: return ::fchmodat(I(0), P(1), M(2), 0);
-    case SYS_fchownat: return ::fchownat(I(0), P(1), U(2), U(3), I(4));
-    case SYS_utimensat: return ::utimensat(I(0), P(1), PTR(const struct timespec*, 2), I(3));
-    case SYS_truncate: return ::truncate(P(0), static_cast<off_t>(a[1]));
-    case SYS_fchmod: return ::fchmod(I(0), M(1));
-    case SYS_fchown: return ::fchown(I(0), U(1), U(2));
-    case SYS_setxattr: return ::setxattr(P(0), P(1), PTR(const void*, 2), static_cast<size_t>(a[3]), I(4));
-    case SYS_lsetxattr: return ::lsetxattr(P(0), P(1), PTR(const void*, 2), static_cast<size_t>(a[3]), I(4));
-    case SYS_getxattr: return ::getxattr(P(0), P(1), PTR(void*, 2), static_cast<size_t>(a[3]));
-    case SYS_lgetxattr: return ::lgetxattr(P(0), P(1), PTR(void*, 2), static_cast<size_t>(a[3]));
-    case SYS_listxattr: return ::listxattr(P(0), PTR(char*, 1), static_cast<size_t>(a[2]));
-    case SYS_llistxattr: return ::llistxattr(P(0), PTR(char*, 1), static_cast<size_t>(a[2]));
-    case SYS_removexattr: return ::removexattr(P(0), P(1));
-    case SYS_lremovexattr: return ::lremovexattr(P(0), P(1));
+    case SYS_fchmodat: return APP(fchmodat)(I(0), P(1), M(2), 0);
+    case SYS_fchownat: return APP(fchownat)(I(0), P(1), U(2), U(3), I(4));
+    case SYS_utimensat: return APP(utimensat)(I(0), P(1), PTR(const struct timespec*, 2), I(3));
+    case SYS_truncate: return APP(truncate)(P(0), static_cast<off_t>(a[1]));
+    case SYS_fchmod: return APP(fchmod)(I(0), M(1));
+    case SYS_fchown: return APP(fchown)(I(0), U(1), U(2));
+    case SYS_setxattr: return APP(setxattr)(P(0), P(1), PTR(const void*, 2), static_cast<size_t>(a[3]), I(4));
+    case SYS_lsetxattr: return APP(lsetxattr)(P(0), P(1), PTR(const void*, 2), static_cast<size_t>(a[3]), I(4));
+    case SYS_getxattr: return APP(getxattr)(P(0), P(1), PTR(void*, 2), static_cast<size_t>(a[3]));
+    case SYS_lgetxattr: return APP(lgetxattr)(P(0), P(1), PTR(void*, 2), static_cast<size_t>(a[3]));
+    case SYS_listxattr: return APP(listxattr)(P(0), PTR(char*, 1), static_cast<size_t>(a[2]));
+    case SYS_llistxattr: return APP(llistxattr)(P(0), PTR(char*, 1), static_cast<size_t>(a[2]));
+    case SYS_removexattr: return APP(removexattr)(P(0), P(1));
+    case SYS_lremovexattr: return APP(lremovexattr)(P(0), P(1));
     // working directory, programs, watches, sockets
-    case SYS_chdir: return ::chdir(P(0));
-    case SYS_fchdir: return ::fchdir(I(0));
-    case SYS_execve: return ::execve(P(0), PTR(char* const*, 1), PTR(char* const*, 2));
-    case SYS_execveat: return ::execveat(I(0), P(1), PTR(char* const*, 2), PTR(char* const*, 3), I(4));
+    case SYS_chdir: return APP(chdir)(P(0));
+    case SYS_fchdir: return APP(fchdir)(I(0));
+    case SYS_execve: return APP(execve)(P(0), PTR(char* const*, 1), PTR(char* const*, 2));
+    case SYS_execveat: return APP(execveat)(I(0), P(1), PTR(char* const*, 2), PTR(char* const*, 3), I(4));
 #ifdef SYS_inotify_add_watch
-    case SYS_inotify_add_watch: return ::inotify_add_watch(I(0), P(1), U(2));
+    case SYS_inotify_add_watch: return APP(inotify_add_watch)(I(0), P(1), U(2));
 #endif
-    case SYS_bind: return ::bind(I(0), PTR(const struct sockaddr*, 1), static_cast<socklen_t>(a[2]));
+    case SYS_bind: return APP(bind)(I(0), PTR(const struct sockaddr*, 1), static_cast<socklen_t>(a[2]));
     // descriptor bookkeeping
-    case SYS_close: return ::close(I(0));
-    case SYS_close_range: return ::close_range(U(0), U(1), I(2));
-    case SYS_dup: return ::dup(I(0));
+    case SYS_close: return APP(close)(I(0));
+    case SYS_close_range: return APP(close_range)(U(0), U(1), I(2));
+    case SYS_dup: return APP(dup)(I(0));
 #ifdef SYS_dup2
-    case SYS_dup2: return ::dup2(I(0), I(1));
+    case SYS_dup2: return APP(dup2)(I(0), I(1));
 #endif
-    case SYS_dup3: return ::dup3(I(0), I(1), I(2));
-    case SYS_fcntl: return ::fcntl(I(0), I(1), a[2]);
+    case SYS_dup3: return APP(dup3)(I(0), I(1), I(2));
+    case SYS_fcntl: return APP(fcntl)(I(0), I(1), a[2]);
     default: return direct(nr, a);
   }
 }

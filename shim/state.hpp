@@ -27,28 +27,9 @@ struct State {
 extern bool g_active;
 extern State* g_state;
 
-// Set in threads of fractfs itself (the sync helper): their calls are never
-// redirected. Initial-exec TLS: one load, no call.
-extern __thread bool t_bypass __attribute__((tls_model("initial-exec")));
-
 // An acquire load (a plain load on x86): the holder's thread starts before
 // the constructor sets g_active, and must see g_state once it is set.
-inline bool shim_on() noexcept {
-  return __builtin_expect(__atomic_load_n(&g_active, __ATOMIC_ACQUIRE) && !t_bypass, 1);
-}
-
-// For the scope's life this thread's libc calls go straight to libc, so
-// shared code written with plain libc calls (sync/) works on physical paths.
-class Bypass {
- public:
-  Bypass() noexcept : old_(t_bypass) { t_bypass = true; }
-  ~Bypass() { t_bypass = old_; }
-  Bypass(const Bypass&) = delete;
-  Bypass& operator=(const Bypass&) = delete;
-
- private:
-  bool old_;
-};
+inline bool shim_on() noexcept { return __builtin_expect(__atomic_load_n(&g_active, __ATOMIC_ACQUIRE), 1); }
 
 // Loads the configuration and turns the shim on. Called by the constructor.
 void init() noexcept;

@@ -21,7 +21,6 @@ pthread_once_t g_attach_once = PTHREAD_ONCE_INIT;
 std::atomic<bool> g_recorded{false};
 
 void attach() noexcept {
-  Bypass off;
   if (const char* path = helper_client::journal_path()) g_writer.attach(path);
 }
 

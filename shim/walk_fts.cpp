@@ -28,6 +28,8 @@
 
 #include <algorithm>
 
+#include "shim/app_calls.hpp"
+
 namespace fractfs::walk {
 namespace {
 
@@ -213,15 +215,15 @@ unsigned short stat_failed(FTSENT* p, int err) {
 unsigned short stat_entry(FTS* sp, FTSENT* p, bool follow) {
   struct stat64* st = stat_of(p);
   if (follow || has(sp, FTS_LOGICAL)) {
-    if (stat64(p->fts_accpath, st) != 0) {
+    if (APP(stat64)(p->fts_accpath, st) != 0) {
       const int err = errno;
-      if (lstat64(p->fts_accpath, st) == 0) {
+      if (APP(lstat64)(p->fts_accpath, st) == 0) {
         errno = 0;
         return FTS_SLNONE;
       }
       return stat_failed(p, err);
     }
-  } else if (lstat64(p->fts_accpath, st) != 0) {
+  } else if (APP(lstat64)(p->fts_accpath, st) != 0) {
     return stat_failed(p, errno);
   }
   return classify(p);
@@ -235,7 +237,7 @@ unsigned short stat_entry(FTS* sp, FTSENT* p, bool follow) {
 bool enterable(const FTS* sp, const FTSENT* p, int fd) {
   if (has(sp, FTS_NOCHDIR) || fd < 0) return true;  // no descriptor: nothing to check with
   struct stat64 st;
-  if (fstatat64(fd, ".", &st, 0) != 0) {
+  if (APP(fstatat64)(fd, ".", &st, 0) != 0) {
     if (errno == ENOTDIR) errno = ENOENT;  // replaced by a non-directory
     return false;
   }
@@ -248,11 +250,11 @@ bool enterable(const FTS* sp, const FTSENT* p, int fd) {
 bool reenterable(const FTS* sp, const FTSENT* p) {
   if (has(sp, FTS_NOCHDIR)) return true;
   // Non-blocking: whatever replaced the directory must not hang us.
-  const int fd = open(p->fts_accpath, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  const int fd = APP(open)(p->fts_accpath, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) return false;
   const bool ok = enterable(sp, p, fd);
   const int err = errno;
-  close(fd);
+  APP(close)(fd);
   errno = err;
   return ok;
 }
@@ -309,7 +311,7 @@ int add_entry(FTS* sp, const struct dirent64* d, size_t len, int& budget, Listin
 }
 
 int read_entries(FTS* sp, DIR* dir, size_t len, int budget, Listing& list) {
-  while (const struct dirent64* d = readdir64(dir)) {
+  while (const struct dirent64* d = APP(readdir64)(dir)) {
     if (!has(sp, FTS_SEEDOT) && is_dot(d->d_name)) continue;
     if (const int err = add_entry(sp, d, len, budget, list)) return err;
   }
@@ -332,7 +334,7 @@ void restore_path(FTS* sp, const FTSENT* dir, size_t base, int count) {
 
 void close_dir(DIR* dir) {
   const int err = errno;
-  closedir(dir);
+  APP(closedir)(dir);
   errno = err;
 }
 
@@ -353,7 +355,7 @@ FTSENT* build_failed(FTS* sp, FTSENT* dir, Listing& list, int err) {
 // directory then becomes FTS_DP or FTS_DNR.
 FTSENT* read_dir(FTS* sp, Build how) {
   FTSENT* dir = sp->fts_cur;
-  DIR* stream = opendir(dir->fts_accpath);
+  DIR* stream = APP(opendir)(dir->fts_accpath);
   if (stream == nullptr) {
     if (how == Build::read) {
       dir->fts_info = FTS_DNR;
@@ -362,7 +364,7 @@ FTSENT* read_dir(FTS* sp, Build how) {
     return nullptr;
   }
   const int budget = stat_budget(sp, dir, how);
-  if ((budget != 0 || how == Build::read) && !enterable(sp, dir, dirfd(stream))) {
+  if ((budget != 0 || how == Build::read) && !enterable(sp, dir, APP(dirfd)(stream))) {
     // glibc lists nothing then, and reports the error on the directory only
     // when it had something to stat.
     if (budget != 0 && how == Build::read) dir->fts_errno = errno;
@@ -478,9 +480,9 @@ size_t longest_arg(char* const* argv) {
 // glibc keeps a descriptor on "." to come back to; failing to open it, it
 // walks as under FTS_NOCHDIR.
 bool can_reopen_cwd() {
-  const int fd = open(".", O_RDONLY | O_CLOEXEC);
+  const int fd = APP(open)(".", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  close(fd);
+  APP(close)(fd);
   return true;
 }
 

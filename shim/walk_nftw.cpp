@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "shim/app_calls.hpp"
+
 namespace fractfs::walk {
 namespace {
 
@@ -80,15 +82,15 @@ class Dir {
   bool is_open() const { return stream_ != nullptr; }
   int fd() const { return fd_; }
 
-  void open_path(const char* path) { adopt(::opendir(path)); }
+  void open_path(const char* path) { adopt(APP(opendir)(path)); }
 
   void open_at(int parent_fd, const char* name) {
-    const int fd = ::openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+    const int fd = APP(openat)(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
     if (fd == -1) return;
-    DIR* stream = ::fdopendir(fd);
+    DIR* stream = APP(fdopendir)(fd);
     if (!stream) {
       const int err = errno;  // report fdopendir's failure, not close's
-      ::close(fd);
+      APP(close)(fd);
       errno = err;
       return;
     }
@@ -98,7 +100,7 @@ class Dir {
   // The next name, or nullptr at the end (a read error ends it too, as in glibc).
   const char* next() {
     if (stream_) {
-      const dirent64* d = ::readdir64(stream_);
+      const dirent64* d = APP(readdir64)(stream_);
       return d ? d->d_name : nullptr;
     }
     return pos_ < rest_.size() ? rest_[pos_++].c_str() : nullptr;
@@ -106,7 +108,7 @@ class Dir {
 
   // Reads what is left into memory and frees the descriptor.
   void spill() {
-    for (const dirent64* d; (d = ::readdir64(stream_)) != nullptr;) rest_.emplace_back(d->d_name);
+    for (const dirent64* d; (d = APP(readdir64)(stream_)) != nullptr;) rest_.emplace_back(d->d_name);
     close();
   }
 
@@ -114,7 +116,7 @@ class Dir {
   void close() {
     if (!stream_) return;
     const int err = errno;
-    ::closedir(stream_);
+    APP(closedir)(stream_);
     errno = err;
     stream_ = nullptr;
     fd_ = -1;
@@ -123,7 +125,7 @@ class Dir {
  private:
   void adopt(DIR* stream) {
     stream_ = stream;
-    if (stream) fd_ = ::dirfd(stream);
+    if (stream) fd_ = APP(dirfd)(stream);
   }
 
   DIR* stream_ = nullptr;
@@ -142,8 +144,8 @@ class CwdKeeper {
     if (fd_ == -1 && !name_) return;
     const int err = errno;
     // Best effort, as in glibc: the walk's own result stands either way.
-    [[maybe_unused]] const int rc = fd_ != -1 ? ::fchdir(fd_) : ::chdir(name_);
-    if (fd_ != -1) ::close(fd_);
+    [[maybe_unused]] const int rc = fd_ != -1 ? APP(fchdir)(fd_) : APP(chdir)(name_);
+    if (fd_ != -1) APP(close)(fd_);
     ::free(name_);
     errno = err;
   }
@@ -151,9 +153,9 @@ class CwdKeeper {
   // A descriptor on "." or, when the cwd is searchable but not readable,
   // its name (glibc does the same). False, errno set, when neither works.
   bool save() {
-    fd_ = ::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd_ = APP(open)(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd_ != -1) return true;
-    if (errno == EACCES) name_ = ::getcwd(nullptr, 0);
+    if (errno == EACCES) name_ = APP(getcwd)(nullptr, 0);
     return name_ != nullptr;
   }
   bool holds_fd() const { return fd_ != -1; }
@@ -216,8 +218,8 @@ const char* Walker::own_name() const {
 }
 
 int Walker::chdir_to_parent() {
-  if (ftw_.base == 1) return ::chdir("/");
-  return ::chdir(path_.substr(0, ftw_.base - 1).c_str());
+  if (ftw_.base == 1) return APP(chdir)("/");
+  return APP(chdir)(path_.substr(0, ftw_.base - 1).c_str());
 }
 
 int Walker::run(const char* start) {
@@ -247,9 +249,9 @@ int Walker::start_object() {
   const bool phys = has(FTW_PHYS);
   const char* name = has(FTW_CHDIR) ? own_name() : path_.c_str();
   struct stat64 st {};
-  if ((phys ? ::lstat64(name, &st) : ::stat64(name, &st)) != 0) {
+  if ((phys ? APP(lstat64)(name, &st) : APP(stat64)(name, &st)) != 0) {
     // A dangling symlink can still be reported; nothing else can.
-    if (!phys && errno == ENOENT && ::lstat64(name, &st) == 0 && S_ISLNK(st.st_mode)) return call(st, FTW_SLN);
+    if (!phys && errno == ENOENT && APP(lstat64)(name, &st) == 0 && S_ISLNK(st.st_mode)) return call(st, FTW_SLN);
     return -1;
   }
   if (!S_ISDIR(st.st_mode)) return call(st, S_ISLNK(st.st_mode) ? FTW_SL : FTW_F);
@@ -271,7 +273,7 @@ int Walker::walk_dir(const struct stat64& st, const Dir* parent) {
       return r;
     }
   }
-  if (has(FTW_CHDIR) && ::fchdir(dir.fd()) != 0) {
+  if (has(FTW_CHDIR) && APP(fchdir)(dir.fd()) != 0) {
     close_dir(dir);
     return -1;
   }
@@ -338,8 +340,8 @@ bool Walker::keeps_going(int result) const {
 // lands elsewhere when the directory was reached through a symlink; it is
 // only needed when nopenfd was too small to keep the parent open).
 int Walker::back_to(const Dir& parent, int result) {
-  if (parent.is_open() && ::fchdir(parent.fd()) == 0) return result;
-  return ::chdir(ftw_.base == 1 ? "/" : "..") == 0 ? result : -1;
+  if (parent.is_open() && APP(fchdir)(parent.fd()) == 0) return result;
+  return APP(chdir)(ftw_.base == 1 ? "/" : "..") == 0 ? result : -1;
 }
 
 // One name read from dir. `name` may point into the stream's buffer, which
@@ -376,9 +378,9 @@ int Walker::classify(const Dir& dir, const char* name, struct stat64& st) const 
 // PATH_MAX), else by name: relative to the cwd under FTW_CHDIR, else the
 // whole path.
 int Walker::stat_entry(const Dir& dir, const char* name, struct stat64& st, bool nofollow) const {
-  if (dir.is_open()) return ::fstatat64(dir.fd(), name, &st, nofollow ? AT_SYMLINK_NOFOLLOW : 0);
+  if (dir.is_open()) return APP(fstatat64)(dir.fd(), name, &st, nofollow ? AT_SYMLINK_NOFOLLOW : 0);
   const char* path = has(FTW_CHDIR) ? name : path_.c_str();
-  return nofollow ? ::lstat64(path, &st) : ::stat64(path, &st);
+  return nofollow ? APP(lstat64)(path, &st) : APP(stat64)(path, &st);
 }
 
 int walk(const char* dir, Callback cb, int nopenfd, int flags) {

@@ -21,8 +21,8 @@ struct AdoptReport {
   std::vector<std::string> problems;  // e.g. a file on both sides: left alone
 };
 
-// Plain libc calls on physical paths: call it outside the shim, or with the
-// shim bypassed for the thread.
+// Plain libc calls on physical paths: fractfs-run and the helper call it,
+// never an app process.
 AdoptReport adopt_layout(const Config& cfg, const Resolver& resolver);
 
 // One line for the log, or "" when nothing was done.

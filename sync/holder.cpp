@@ -12,7 +12,6 @@
 
 #include <fmt/format.h>
 
-#include "sync/parallel.hpp"
 #include "sync/sys.hpp"
 
 namespace fractfs {
@@ -374,7 +373,6 @@ void Holder::loop() noexcept {
 }
 
 void* Holder::thread_main(void* self) noexcept {
-  if (g_worker_start) g_worker_start();
   static_cast<Holder*>(self)->loop();
   return nullptr;
 }

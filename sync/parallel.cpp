@@ -9,8 +9,6 @@
 
 namespace fractfs {
 
-void (*g_worker_start)() noexcept = nullptr;
-
 unsigned worker_count(std::size_t items) {
   if (items < 16) return 1;
   unsigned hw = std::thread::hardware_concurrency();
@@ -44,10 +42,7 @@ void parallel_for(std::size_t n, unsigned threads, const std::function<void(std:
   std::vector<std::thread> pool;
   for (unsigned w = 1; w < threads; ++w) {
     try {
-      pool.emplace_back([&, w] {
-        if (g_worker_start) g_worker_start();
-        work(w);
-      });
+      pool.emplace_back([&, w] { work(w); });
     } catch (const std::system_error&) {
       break;  // no more threads to be had: fewer workers do the same work
     }

@@ -8,10 +8,6 @@
 
 namespace fractfs {
 
-// Called first thing in every worker thread. The shim sets it so its own
-// workers' libc calls bypass redirection.
-extern void (*g_worker_start)() noexcept;
-
 // Runs fn(i, worker) for i in [0, n) on up to `threads` threads (the caller
 // is one of them). The first exception stops the loop and is rethrown.
 void parallel_for(std::size_t n, unsigned threads, const std::function<void(std::size_t, unsigned)>& fn);
