@@ -251,12 +251,12 @@ std::ptrdiff_t virtual_path(int dirfd, const char* p, char* buf, std::size_t cap
 bool certainly_not_under(const char* p, const std::string& root) noexcept {
   std::size_t n = root.size(), i = 0;
   const char* r = root.data();
-  if (!strncmp(p, r, n)) return false;  // under it (or beside it, like "rootx")
-  while (p[i] == r[i]) ++i;
+  while (i < n && p[i] == r[i]) ++i;  // one pass: where p leaves the root's name
   char c = p[i];
-  if (i == n || c == '/' || c == '.' || c == '\0') return false;
-  for (const char* d = strchr(p + i, '.'); d; d = strchr(d + 1, '.'))
-    if (d[-1] == '/' && d[1] == '.' && (d[2] == '/' || !d[2])) return false;
+  if (i == n || c == '/' || c == '.' || c == '\0') return false;  // under it, beside it ("rootx"), above it
+  // A ".." component after the split could lead back under it.
+  for (const char* d = strstr(p + i, "/.."); d; d = strstr(d + 3, "/.."))
+    if (d[3] == '/' || !d[3]) return false;
   return true;
 }
 
