@@ -12,17 +12,7 @@
 // the shim (unit tests) prelink them with the same flags, so APP() is libc.
 #pragma once
 
-#include "shim/decls.hpp"
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#define FN(name) extern "C" decltype(::name) __real_##name;
-#define FNV(name, version) FN(name)
-#define FNH(name) FN(name)
-#include "shim/functions.def"
-#undef FN
-#undef FNV
-#undef FNH
-#pragma GCC diagnostic pop
+#define LIKE_LIBC_PREFIX __real_
+#include "shim/like_libc.inc"
 
 #define APP(name) __real_##name

@@ -13,7 +13,6 @@
 #include "shim/real.hpp"
 #include "shim/scratch.hpp"
 #include "shim/state.hpp"
-#include "sync/fileops.hpp"
 
 namespace fractfs::shim {
 
@@ -142,14 +141,6 @@ int materialize(const Target& t) noexcept {
     case 'f': return errno = ENOTDIR, -1;
     default: return errno = ENOENT, -1;
   }
-}
-
-int move_physical(const char* src, const char* dst, bool noreplace) noexcept {
-  return fileops::move_node(src, dst, noreplace);
-}
-
-int copy_fd_physical(int src_fd, const char* dst, bool noreplace) noexcept {
-  return fileops::copy_fd_into_place(src_fd, dst, noreplace);
 }
 
 }  // namespace fractfs::shim

@@ -62,9 +62,4 @@ int ensure_local_parent(const Target& t) noexcept;
 // else -1 with errno ENOENT (nothing there) or ENOTDIR (not a directory).
 int materialize(const Target& t) noexcept;
 
-// fileops::move_node and copy_fd_into_place (sync/fileops.hpp) on physical
-// paths, with the shim out of the way.
-int move_physical(const char* src, const char* dst, bool noreplace) noexcept;
-int copy_fd_physical(int src_fd, const char* dst, bool noreplace) noexcept;
-
 }  // namespace fractfs::shim

@@ -11,6 +11,7 @@
 
 #include "shim/fs_ops.hpp"
 #include "shim/real.hpp"
+#include "sync/fileops.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -29,7 +30,7 @@ std::string join(const char* dir, const std::string& name) { return std::string(
 
 // Moves one raw entry of a union directory half into the other half.
 int move_child(const char* from_dir, const char* to_dir, const std::string& name) {
-  return move_physical(join(from_dir, name).c_str(), join(to_dir, name).c_str(), false);
+  return fileops::move_node(join(from_dir, name), join(to_dir, name), false);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
 #include "shim/track.hpp"
+#include "sync/fileops.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -33,7 +34,7 @@ int copy_named(int fd, const char* dst) {
   std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
   int in = REAL(open)(proc, O_RDONLY | O_CLOEXEC);
   if (in < 0) return errno = EXDEV, -1;
-  int rc = copy_fd_physical(in, dst, true);
+  int rc = fileops::copy_fd_into_place(in, dst, true);
   int err = errno;
   REAL(close)(in);
   return errno = err, rc;

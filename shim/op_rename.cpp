@@ -21,6 +21,7 @@
 #include "shim/state.hpp"
 #include "shim/track.hpp"
 #include "shim/union_dir.hpp"
+#include "sync/fileops.hpp"
 
 namespace fractfs::shim {
 namespace {
@@ -74,7 +75,7 @@ int rename_file(const End& a, const End& b, unsigned flags) {
   if (flags & (RENAME_EXCHANGE | RENAME_WHITEOUT)) return errno = EINVAL, -1;
   std::string src = a.abs(), dst = b.abs();
   if (kind_at(dst.c_str()) == 'd') return errno = EISDIR, -1;
-  return move_physical(src.c_str(), dst.c_str(), flags & RENAME_NOREPLACE);
+  return fileops::move_node(src, dst, flags & RENAME_NOREPLACE);
 }
 
 // Does the destination directory exist, and is it empty? 0 if it may be

@@ -5,21 +5,12 @@
 // of ours can reach an interposer by accident.
 #include <stdarg.h>
 
-#include "shim/decls.hpp"
 #include "shim/real.hpp"
 
 // Declared with libc's own types, so each definition below must match its
 // libc declaration exactly (noexcept included) or not compile.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#define FN(name) extern "C" decltype(::name) __wrap_##name;
-#define FNV(name, version) FN(name)
-#define FNH(name) FN(name)
-#include "shim/functions.def"
-#undef FN
-#undef FNV
-#undef FNH
-#pragma GCC diagnostic pop
+#define LIKE_LIBC_PREFIX __wrap_
+#include "shim/like_libc.inc"
 
 // WRAP(ret, name, (params), (args)[, noexcept])
 #define WRAP(ret, name, params, args, ...) \

@@ -27,8 +27,9 @@ struct State {
 extern bool g_active;
 extern State* g_state;
 
-// An acquire load (a plain load on x86): the holder's thread starts before
-// the constructor sets g_active, and must see g_state once it is set.
+// An acquire load (a plain load on x86): a thread started before the
+// constructor sets g_active (by another library's constructor) must see
+// g_state once it is set.
 inline bool shim_on() noexcept { return __builtin_expect(__atomic_load_n(&g_active, __ATOMIC_ACQUIRE), 1); }
 
 // Loads the configuration and turns the shim on. Called by the constructor.
