@@ -10,6 +10,7 @@
 
 #include "resolver/config_snapshot.hpp"
 #include "resolver/path.hpp"
+#include "resolver/remote_place.hpp"
 #include "resolver/resolver.hpp"
 
 extern char** environ;
@@ -59,7 +60,7 @@ std::string remote_place(const Config& cfg, const Resolver& r, const std::string
   auto rel = path::relative_to(cfg.root, abs);
   if (!rel && !cfg.root_real.empty()) rel = path::relative_to(cfg.root_real, abs);
   if (!rel || rel->empty() || r.decide(*rel, false).tier != Tier::remote) return {};
-  return cfg.remote_root + "/" + std::string(*rel);
+  return fractfs::remote_place(cfg.remote_root, *rel);
 }
 
 bool executable_file(const std::string& p) {

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "resolver/remote_place.hpp"
 #include "sync/engine.hpp"
 
 namespace fractfs::cli {
@@ -63,7 +64,7 @@ TierCounts count_tiers(const Engine& engine) {
         false, engine);
   }
   for (const std::string& d : engine.resolver().dirs()) {
-    int rfd = ::open((cfg.remote_root + "/" + d).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rfd = ::open(remote_place(cfg.remote_root, d).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rfd >= 0)
       walk(
           rfd, d, [&](const std::string&, const struct stat& st, bool) { add(c.remote, st); }, false, engine);

@@ -36,6 +36,8 @@ const std::vector<std::string_view>& known_env_suffixes() {
       "CONFIG",
       "LOG",
       "LOG_FILE",
+      "HALF_TRACE",
+      "HALF_FAULT",
       "LIB",
       "ON_ERROR",
       "MAX_PARALLEL",

@@ -23,18 +23,28 @@ auto slow_path(const char* where, Body&& body, Pass&& pass) -> decltype(pass()) 
   return out_of_line([&] { return guarded(where, body, pass); });
 }
 
-// body(Target&) for (dirfd, path) placed as `kind`; pass() otherwise.
-template <typename Body, typename Pass>
-auto on_path(const char* where, int dirfd, const char* path, Kind kind, Body&& body, Pass&& pass) -> decltype(pass()) {
+// body(Target&) for (dirfd, path) placed as `kind`; pass() otherwise. When
+// the remote half could not look the path up, the call fails with its error
+// (`fail(Failure)` says how, for a call whose failure is not -1 or null).
+template <typename Body, typename Pass, typename Fail>
+auto on_path(const char* where, int dirfd, const char* path, Kind kind, Body&& body, Pass&& pass, Fail&& fail)
+    -> decltype(pass()) {
   if (!maybe_ours(dirfd, path)) return pass();
   return slow_path(
       where,
       [&]() -> decltype(pass()) {
         Target t;
         if (!place(dirfd, path, kind, t)) return pass();
+        if (t.half_err) return fail(Failure{t.half_err});
         return body(t);
       },
       pass);
+}
+
+template <typename Body, typename Pass>
+auto on_path(const char* where, int dirfd, const char* path, Kind kind, Body&& body, Pass&& pass) -> decltype(pass()) {
+  using R = decltype(pass());
+  return on_path(where, dirfd, path, kind, body, pass, [](Failure f) { return f.as<R>(); });
 }
 
 template <typename Body, typename Pass>

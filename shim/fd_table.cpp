@@ -6,14 +6,23 @@
 #include <atomic>
 
 namespace fractfs::shim::fd_table {
-namespace {
 
-struct Entry {
+struct detail::Entry {
   std::uint32_t flags;
   std::uint32_t len;
   std::uint32_t cap;  // bytes available in path
   char path[1];       // len + 1 bytes used
 };
+std::atomic<detail::Slot*> detail::g_chunks[detail::kChunks];
+
+namespace {
+
+using detail::Entry;
+using detail::g_chunks;
+using detail::kChunk;
+using detail::kChunkBits;
+using detail::kChunks;
+using detail::Slot;
 
 // One freed entry kept aside: an open/close loop then costs two atomic
 // exchanges per descriptor instead of a malloc/free pair.
@@ -24,13 +33,7 @@ void release_entry(Entry* e) noexcept {
   if (e && !g_spare.compare_exchange_strong(none, e, std::memory_order_acq_rel)) free(e);
 }
 
-constexpr int kChunkBits = 10;
-constexpr int kChunk = 1 << kChunkBits;  // slots per chunk
-constexpr int kChunks = 1024;            // descriptors up to 1M are tracked
 constexpr int kStripes = 64;
-
-using Slot = std::atomic<Entry*>;
-std::atomic<Slot*> g_chunks[kChunks];
 
 // Entries are freed under their stripe's lock, and readers copy under it,
 // so a close racing a lookup never frees what is being read.
@@ -95,11 +98,6 @@ void set(int fd, std::string_view vpath, std::uint32_t flags) noexcept {
   for (int cur = g_limit.load(std::memory_order_relaxed); cur <= fd;)
     if (g_limit.compare_exchange_weak(cur, fd + 1, std::memory_order_relaxed)) break;
   replace(fd, s, make(vpath, flags));
-}
-
-bool tracked(int fd) noexcept {
-  Slot* s = slot(fd, false);
-  return s && s->load(std::memory_order_acquire);
 }
 
 void forget(int fd) noexcept {

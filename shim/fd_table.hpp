@@ -4,6 +4,7 @@
 // are recorded; looking up any other costs one atomic load.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -22,8 +23,22 @@ void set(int fd, std::string_view vpath, std::uint32_t flags = 0) noexcept;
 // Forgets fd. Costs one atomic load when fd was not recorded.
 void forget(int fd) noexcept;
 
-// Whether fd is recorded (one atomic load).
-bool tracked(int fd) noexcept;
+namespace detail {
+struct Entry;
+using Slot = std::atomic<Entry*>;
+inline constexpr int kChunkBits = 10;
+inline constexpr int kChunk = 1 << kChunkBits;  // slots per chunk
+inline constexpr int kChunks = 1024;            // descriptors up to 1M are tracked
+extern std::atomic<Slot*> g_chunks[kChunks];
+}  // namespace detail
+
+// Whether fd is recorded (two atomic loads). Inline: every descriptor call
+// of the app asks.
+inline bool tracked(int fd) noexcept {
+  if (static_cast<unsigned>(fd) >= static_cast<unsigned>(detail::kChunk * detail::kChunks)) return false;
+  detail::Slot* c = detail::g_chunks[fd >> detail::kChunkBits].load(std::memory_order_acquire);
+  return c && c[fd & (detail::kChunk - 1)].load(std::memory_order_acquire);
+}
 
 // Forgets fd and says what it was: false when it was not recorded (one
 // atomic load); else its flags, and its path in buf if it was writable.

@@ -48,7 +48,7 @@ bool both_paths(const Target& t, std::size_t i, char* nat, char* rem) noexcept {
   if (root.size() + 1 + prefix.size() + 1 > path::kMax) return false;
   std::snprintf(nat, path::kMax, "%.*s%s%.*s", static_cast<int>(root.size()), root.data(), prefix.empty() ? "" : "/",
                 static_cast<int>(prefix.size()), prefix.data());
-  return remote_of(prefix, rem, path::kMax);
+  return remote_half().place(prefix, rem, path::kMax);
 }
 
 // Where the prefix ending before rel[i] ends: the previous '/' (or 0).

@@ -34,6 +34,18 @@ bool succeeded(const R& rc) noexcept {
   else return rc >= 0;
 }
 
+// The failure value of a call returning R, errno set to `err`: what a call
+// returns when the shim must fail it (a remote half's hook failed).
+struct Failure {
+  int err;
+  template <typename R>
+  R as() const noexcept {
+    errno = err;
+    if constexpr (std::is_pointer_v<R>) return nullptr;
+    else return static_cast<R>(-1);
+  }
+};
+
 // Runs `body`, keeping errno for a successful result.
 template <typename Body>
 auto keep_errno(Body&& body) -> decltype(body()) {

@@ -99,7 +99,7 @@ void start(Config cfg) {
   s->cfg = std::move(cfg);
   s->root = s->cfg.root;
   s->root_real = s->cfg.root_real;
-  s->remote_root = s->cfg.remote_root;
+  s->half = make_remote_half(s->cfg.remote_root);
   s->resolver = Resolver(s->cfg);
   s->lib_path = own_path();
   if (const char* snap = ::getenv(kSnapshotVar)) s->snapshot = snap;

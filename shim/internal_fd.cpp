@@ -3,12 +3,12 @@
 #include <atomic>
 
 namespace fractfs::shim::internal_fd {
-namespace {
 
-std::atomic<int> g_fds[kSlots] = {-1, -1, -1, -1};
-std::atomic<bool> g_any{false};
+std::atomic<int> detail::g_fds[kSlots] = {-1, -1, -1, -1};
+std::atomic<bool> detail::g_any{false};
 
-}  // namespace
+using detail::g_any;
+using detail::g_fds;
 
 void add(int fd) noexcept {
   if (fd < 0) return;
@@ -22,13 +22,6 @@ void add(int fd) noexcept {
 void clear() noexcept {
   for (auto& slot : g_fds) slot = -1;
   g_any = false;
-}
-
-bool is(int fd) noexcept {
-  if (!g_any.load(std::memory_order_relaxed)) return false;
-  for (auto& slot : g_fds)
-    if (slot.load(std::memory_order_relaxed) == fd) return true;
-  return false;
 }
 
 int first_in(unsigned first, unsigned last) noexcept {

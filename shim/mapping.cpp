@@ -127,10 +127,23 @@ bool append_tail(const Target& t, char* buf, std::size_t len) noexcept {
   return true;
 }
 
+// The remote half looks up the directory a name is in ("" for the remote
+// root) before the name is used.
+void half_lookup(Target& t) noexcept {
+  RemoteHalf& h = remote_half();
+  if (!h.hooks()) return;
+  int saved = errno;
+  std::size_t slash = t.rel.rfind('/');
+  t.half_err = h.lookup(slash == std::string_view::npos ? std::string_view{} : t.rel.substr(0, slash));
+  errno = saved;
+}
+
 bool set_place(Target& t) noexcept {
   t.place = t.decision.tier == Tier::remote ? Place::remote : Place::local;
+  t.half_err = 0;
   if (!t.remote()) return true;
-  if (!remote_of(t.rel, t.rbuf, path::kMax)) return false;
+  if (!remote_half().place(t.rel, t.rbuf, path::kMax)) return false;
+  half_lookup(t);
   return t.tail == Tail::none || append_tail(t, t.rbuf, strlen(t.rbuf));
 }
 
@@ -216,20 +229,6 @@ Decision decide(std::string_view rel, bool is_dir) noexcept {
   std::size_t slash = rel.rfind('/');
   std::string_view dir = slash == std::string_view::npos ? std::string_view{} : rel.substr(0, slash);
   return r.decide(rel, is_dir, parents_for(r, dir));
-}
-
-bool remote_of(std::string_view rel, char* buf, std::size_t cap) noexcept {
-  const std::string& rr = g_state->remote_root;
-  if (rr.size() + 1 + rel.size() + 1 > cap) return false;
-  memcpy(buf, rr.data(), rr.size());
-  std::size_t n = rr.size();
-  if (!rel.empty()) {
-    buf[n++] = '/';
-    memcpy(buf + n, rel.data(), rel.size());
-    n += rel.size();
-  }
-  buf[n] = '\0';
-  return true;
 }
 
 std::ptrdiff_t virtual_path(int dirfd, const char* p, char* buf, std::size_t cap) noexcept {
@@ -323,6 +322,7 @@ void copy_target(const Target& from, Target& to) noexcept {
   to.decision = from.decision;
   to.is_dir_decision = from.is_dir_decision;
   to.tail = from.tail;
+  to.half_err = from.half_err;
   memcpy(to.vbuf, from.vpath.data(), from.vpath.size());
   to.vbuf[from.vpath.size()] = '\0';
   append_tail(to, to.vbuf, from.vpath.size());
@@ -338,12 +338,12 @@ void set_tail(Target& t, Tail tail) noexcept {
   t.tail = tail;
   if (t.vstr == t.vbuf) append_tail(t, t.vbuf, t.vpath.size());
   // rbuf is REMOTE_ROOT/rel, maybe with another tail: rebuilt.
-  if (t.remote() && remote_of(t.rel, t.rbuf, path::kMax)) append_tail(t, t.rbuf, strlen(t.rbuf));
+  if (t.remote() && remote_half().place(t.rel, t.rbuf, path::kMax)) append_tail(t, t.rbuf, strlen(t.rbuf));
 }
 
 const char* physical_no_tail(const Target& t, char* buf) noexcept {
   if (t.remote()) {
-    if (!remote_of(t.rel, buf, path::kMax)) buf[0] = '\0';
+    if (!remote_half().place(t.rel, buf, path::kMax)) buf[0] = '\0';
     return buf;
   }
   if (t.tail == Tail::none) return t.natural();

@@ -3,8 +3,9 @@
 // A path outside the app root is not ours and the caller's arguments go to
 // libc untouched. Inside the root, a path of a local tier lives at its
 // natural place, so the caller's (dirfd, path) work as they are; a path of
-// the remote tier lives at REMOTE_ROOT/rel and is handed to libc as that
-// absolute path. A remote-tier directory is a union of that remote half and
+// the remote tier lives where the remote half places it (shim/remote_half.hpp:
+// REMOTE_ROOT/rel for a mount) and is handed to libc as that absolute path,
+// once the half has looked up its directory. A remote-tier directory is a union of that remote half and
 // its natural "local half", which is what descriptors and the cwd point at.
 #pragma once
 
@@ -38,11 +39,12 @@ struct Target {
                                  // location as they are (clean, and relative to a
                                  // natural directory)
   Tail tail = Tail::none;        // appended to vstr and rbuf, not part of vpath/rel
+  int half_err = 0;              // the remote half's lookup of rel failed with it
   std::string_view vpath;        // absolute, normalized: the natural location
   std::string_view rel;          // root-relative, "" for the root
   char* vbuf;                    // path::kMax bytes each, from this thread's
   char* rbuf;                    // scratch pool (not the stack: see scratch.hpp);
-                                 // rbuf: REMOTE_ROOT/rel (+ tail) when remote
+                                 // rbuf: the remote half's place (+ tail) when remote
 
   Target() noexcept;
   // On buffers of the caller's (path::kMax bytes each): the exec wrappers,
@@ -106,8 +108,5 @@ bool inside_root(std::string_view abs, std::string_view* rel = nullptr) noexcept
 
 // The decision for a root-relative path (used by listings and moves).
 Decision decide(std::string_view rel, bool is_dir) noexcept;
-
-// REMOTE_ROOT/rel into buf; false if it does not fit.
-bool remote_of(std::string_view rel, char* buf, std::size_t cap) noexcept;
 
 }  // namespace fractfs::shim

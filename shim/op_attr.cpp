@@ -5,6 +5,7 @@
 
 #include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
@@ -16,12 +17,15 @@ namespace {
 // A metadata change. Local tiers: the caller's own call. Remote tier: the
 // remote path; for a union directory, with `both` its local half as well so
 // the two halves agree.
+// A truncate is a change of `content`: the half makes the content present first.
 template <typename Call, typename Pass>
-auto change_attr(const char* where, int dirfd, const char* path, bool both, bool follow, Call&& call, Pass&& pass)
-    -> decltype(pass()) {
+auto change_attr(const char* where, int dirfd, const char* path, bool both, bool follow, Call&& call, Pass&& pass,
+                 half::Change change = half::Change::attrs) -> decltype(pass()) {
   return on_path(
       where, dirfd, path, Kind::unknown,
-      [&](Target& t) {
+      [&](Target& t) -> decltype(pass()) {
+        if (change == half::Change::content)
+          if (int err = half::opening(t, O_WRONLY)) return Failure{err}.as<decltype(pass())>();
         auto rc = with_relink(t, Kind::unknown, follow, [&] { return t.passes() ? pass() : call(t.at_path()); });
         if (rc < 0) return rc;
         if (t.remote() && both) {
@@ -29,6 +33,7 @@ auto change_attr(const char* where, int dirfd, const char* path, bool both, bool
           if (kind_at(t.natural()) == 'd') call(t.natural());
         }
         track::changed(t);
+        half::changed(t, change);
         return rc;
       },
       pass);
@@ -54,7 +59,10 @@ int create_node(const char* where, int dirfd, const char* path, Call&& call, Pas
       [&](Target& t) {
         auto attempt = [&] { return t.passes() ? pass() : call(t.at_path()); };
         int rc = with_parents(t, [&] { return with_relink(t, Kind::file, false, attempt); });
-        if (rc == 0) track::changed(t);
+        if (rc == 0) {
+          track::changed(t);
+          half::changed(t, half::Change::made);
+        }
         return rc;
       },
       pass);
@@ -100,12 +108,12 @@ SHIM_EXPORT int fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int 
 SHIM_EXPORT int truncate(const char* path, off_t len) {
   return change_attr(
       __func__, AT_FDCWD, path, false, true, [&](const char* p) { return REAL(truncate)(p, len); },
-      [&] { return REAL(truncate)(path, len); });
+      [&] { return REAL(truncate)(path, len); }, half::Change::content);
 }
 SHIM_EXPORT int truncate64(const char* path, off64_t len) {
   return change_attr(
       __func__, AT_FDCWD, path, false, true, [&](const char* p) { return REAL(truncate64)(p, len); },
-      [&] { return REAL(truncate64)(path, len); });
+      [&] { return REAL(truncate64)(path, len); }, half::Change::content);
 }
 SHIM_EXPORT int utime(const char* path, const struct utimbuf* times) {
   return change_attr(

@@ -32,7 +32,7 @@ int chdir_placed(Target& t) {
 const std::string& remote_real() {
   static const std::string& real = *new std::string([] {
     char buf[PATH_MAX];
-    const std::string& rr = g_state->remote_root;
+    const std::string& rr = remote_half().dir();
     return std::string(REAL(realpath)(rr.c_str(), buf) ? buf : rr.c_str());
   }());
   return real;

@@ -11,6 +11,7 @@
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/real.hpp"
 #include "shim/scratch.hpp"
 #include "shim/state.hpp"
@@ -36,6 +37,7 @@ int open_halves(Target& t) {
 }
 
 DIR* open_union(Target& t, int fd) {
+  if (int err = half::listing(t)) return errno = err, nullptr;
   if (fd < 0 && (fd = open_halves(t)) < 0) return nullptr;
   auto* u = new UnionDir;
   u->vpath.assign(t.vpath);

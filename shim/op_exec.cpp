@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "shim/envelope.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/mapping.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
@@ -98,9 +99,12 @@ class ChildEnv {
   std::size_t len_ = 0;
 };
 
-// The physical path of an executable given by path (a remote-tier script).
+// The physical path of an executable given by path (a remote-tier script);
+// null with errno when the remote half could not make it present.
 const char* exec_path(int dirfd, const char* path, Target& t) {
-  return place(dirfd, path, Kind::file, t) && t.remote() ? t.remote_path() : path;
+  if (!place(dirfd, path, Kind::file, t) || !t.remote()) return path;
+  int err = t.half_err ? t.half_err : half::opening(t, O_RDONLY);
+  return err ? (errno = err, nullptr) : t.remote_path();
 }
 
 }  // namespace
@@ -124,6 +128,7 @@ int exec_at(const char* where, int dirfd, const char* path, char* const argv[], 
         Target t(vb, rb);
         ChildEnv env(envp);
         const char* p = exec_path(dirfd, path, t);
+        if (!p) return -1;
         if (dirfd == AT_FDCWD && !flags) return REAL(execve)(p, argv, env.get());
         return REAL(execveat)(p == path ? dirfd : AT_FDCWD, p, argv, env.get(), flags);
       },
@@ -261,7 +266,8 @@ SHIM_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file
         char vb[fractfs::path::kMax], rb[fractfs::path::kMax];
         Target t(vb, rb);
         ChildEnv env(envp);
-        return REAL(posix_spawn)(pid, exec_path(AT_FDCWD, path, t), actions, attr, argv, env.get());
+        const char* p = exec_path(AT_FDCWD, path, t);
+        return p ? REAL(posix_spawn)(pid, p, actions, attr, argv, env.get()) : errno;
       },
       libc);
 }

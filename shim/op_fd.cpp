@@ -7,6 +7,7 @@
 
 #include "shim/envelope.hpp"
 #include "shim/fd_table.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/internal_fd.hpp"
 #include "shim/real.hpp"
 #include "shim/scratch.hpp"
@@ -17,16 +18,51 @@ namespace fractfs::shim {
 namespace {
 
 // Forgets fd before it is closed: once closed, its number may be reused by
-// another thread at once. A writable one is a change to record.
-void release(int fd) {
-  if (!fd_table::tracked(fd)) return;
-  out_of_line([&] {
+// another thread at once. A writable one is a change to record, and on the
+// remote half it is the half's to store (`written`): its error is returned.
+// `stream`, when fd is a stream's, is flushed for the half first.
+int release(int fd, FILE* stream = nullptr) {
+  if (!fd_table::tracked(fd)) return 0;
+  return out_of_line([&] {
     scratch::Buf v;
     std::uint32_t flags = 0;
-    if (fd_table::take(fd, flags, v.get(), v.ok() ? path::kMax : 0) && (flags & fd_table::writable) && v.ok())
-      track::closed(v.get());
-    return 0;
+    if (!fd_table::take(fd, flags, v.get(), v.ok() ? path::kMax : 0) || !(flags & fd_table::writable) || !v.ok())
+      return 0;
+    int err = 0;
+    if ((flags & fd_table::remote_half) && remote_half().hooks()) {
+      if (stream) ::fflush(stream);
+      err = half::written(v.get(), fd);
+    }
+    track::closed(v.get());
+    return err;
   });
+}
+
+// The close itself, failing with the half's error when it had one.
+template <typename Close>
+int close_released(int err, Close&& close) {
+  int rc = close();
+  if (err && rc == 0) errno = err, rc = -1;
+  return rc;
+}
+
+// fsync and fdatasync of a descriptor written on the remote half: the
+// half's to make durable too.
+template <typename Sync>
+int sync_fd(const char* where, int fd, Sync&& sync) {
+  int rc = sync();
+  if (rc != 0) return rc;
+  return on_fd(
+      where, fd,
+      [&] {
+        scratch::Buf v;
+        std::uint32_t flags = 0;
+        if (!v.ok() || fd_table::get(fd, v.get(), path::kMax, &flags) < 0) return rc;
+        if ((flags & fd_table::writable) && (flags & fd_table::remote_half))
+          if (int err = half::written(v.get(), fd)) return errno = err, -1;
+        return rc;
+      },
+      [&] { return rc; });
 }
 
 }  // namespace
@@ -34,14 +70,13 @@ void release(int fd) {
 
 using namespace fractfs::shim;
 
+// Both checks are inline: an unrecorded descriptor is closed with no call
+// out of line but libc's.
 SHIM_EXPORT int close(int fd) {
   if (internal_fd::is(fd)) return 0;  // fractfs's own: the app never opened it
+  if (!fd_table::tracked(fd)) return REAL(close)(fd);
   return on_fd(
-      __func__, fd,
-      [&] {
-        release(fd);
-        return REAL(close)(fd);
-      },
+      __func__, fd, [&] { return close_released(release(fd), [&] { return REAL(close)(fd); }); },
       [&] {
         fd_table::forget(fd);
         return REAL(close)(fd);
@@ -51,15 +86,18 @@ SHIM_EXPORT int close(int fd) {
 SHIM_EXPORT int fclose(FILE* stream) {
   int fd = stream ? ::fileno(stream) : -1;
   return on_fd(
-      __func__, fd,
-      [&] {
-        release(fd);
-        return REAL(fclose)(stream);
-      },
+      __func__, fd, [&] { return close_released(release(fd, stream), [&] { return REAL(fclose)(stream); }); },
       [&] {
         fd_table::forget(fd);
         return REAL(fclose)(stream);
       });
+}
+
+SHIM_EXPORT int fsync(int fd) {
+  return sync_fd(__func__, fd, [&] { return REAL(fsync)(fd); });
+}
+SHIM_EXPORT int fdatasync(int fd) {
+  return sync_fd(__func__, fd, [&] { return REAL(fdatasync)(fd); });
 }
 
 namespace {
@@ -87,7 +125,7 @@ SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   };
   if (first < limit && shim_on())
     slow_path(
-        __func__, [&] { return each(release); }, [&] { return each(fd_table::forget); });
+        __func__, [&] { return each([](int fd) { release(fd); }); }, [&] { return each(fd_table::forget); });
   return close_around_own(first, last, flags);
 }
 
@@ -98,7 +136,8 @@ void close_target(const char* where, int fd, int fd2) {
   if (fd == fd2) return;
   if (internal_fd::is(fd2)) internal_fd::taken(fd2);
   on_fd(
-      where, fd2, [&] { return release(fd2), 0; }, [&] { return fd_table::forget(fd2), 0; });
+      where, fd2, [&] { return release(fd2), 0; },
+      [&] { return fd_table::forget(fd2), 0; });  // its error is lost, as dup2's own close loses it
 }
 
 }  // namespace

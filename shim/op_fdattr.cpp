@@ -8,6 +8,7 @@
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/real.hpp"
 #include "shim/scratch.hpp"
 #include "shim/state.hpp"
@@ -26,6 +27,7 @@ int mirror_on_other_half(int fd, int rc, OnPath&& on_path) {
   Target t;
   if (!v || fd_table::get(fd, v, path::kMax, &flags) < 0 || !place(AT_FDCWD, v, Kind::unknown, t)) return rc;
   track::changed(t);
+  half::changed(t, half::Change::attrs);
   struct stat st;
   if (!t.remote() || REAL(fstat)(fd, &st) != 0 || !S_ISDIR(st.st_mode)) return rc;
   ErrnoGuard g;

@@ -6,6 +6,7 @@
 
 #include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
@@ -45,6 +46,7 @@ int link_at(int olddirfd, const char* oldpath, int newdirfd, const char* newpath
   bool pa = place(olddirfd, oldpath, Kind::unknown, a);
   bool pb = place(newdirfd, newpath, Kind::file, b);
   if (!pa && !pb) return REAL(linkat)(olddirfd, oldpath, newdirfd, newpath, flags);
+  if (int err = pa && a.half_err ? a.half_err : pb ? b.half_err : 0) return errno = err, -1;
   int afd = pa ? a.at_fd() : olddirfd, bfd = pb ? b.at_fd() : newdirfd;
   const char* ap = pa ? a.at_path() : oldpath;
   const char* bp = pb ? b.at_path() : newpath;
@@ -54,7 +56,10 @@ int link_at(int olddirfd, const char* oldpath, int newdirfd, const char* newpath
   // systems: give it its name by copying, still without a torn moment.
   int fd = source_fd(olddirfd, oldpath, flags);
   if (rc != 0 && errno == EXDEV && pb && fd >= 0) rc = copy_named(fd, b.remote() ? b.remote_path() : b.natural());
-  if (rc == 0 && pb) track::changed(b);
+  if (rc == 0 && pb) {
+    track::changed(b);
+    half::changed(b, half::Change::made);
+  }
   return rc;
 }
 
@@ -70,7 +75,10 @@ auto read_link(const char* where, int dirfd, const char* path, Call&& call, Pass
 
 int symlink_placed(const char* target, Target& t) {
   int rc = with_parents(t, [&] { return REAL(symlinkat)(target, t.at_fd(), t.at_path()); });
-  if (rc == 0) track::changed(t);
+  if (rc == 0) {
+    track::changed(t);
+    half::changed(t, half::Change::made);
+  }
   return rc;
 }
 

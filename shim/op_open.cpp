@@ -7,6 +7,7 @@
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/real.hpp"
 #include "shim/scratch.hpp"
 #include "shim/state.hpp"
@@ -53,6 +54,7 @@ void after_pass(int fd, int dirfd, const char* path, int flags) {
 // fstat and fchdir reconcile later, when a descriptor is used as a directory.
 int open_remote(Target& t, int flags, mode_t mode, bool& remote_half) {
   remote_half = true;
+  if (int err = half::opening(t, flags)) return errno = err, -1;
   if ((flags & O_TMPFILE) == O_TMPFILE)  // an unnamed file: it belongs to the remote half
     return REAL(openat)(AT_FDCWD, t.remote_path(), flags, mode);
   if (t.is_dir_decision) {
@@ -100,8 +102,16 @@ mode_t mode_from(int flags, va_list ap) { return has_mode(flags) ? va_arg(ap, mo
 
 bool fopen_writes(const char* mode) { return mode && (mode[0] == 'w' || mode[0] == 'a' || strchr(mode, '+')); }
 
+// The open(2) flags of an fopen mode, as the remote half's open hook sees them.
+int fopen_flags(const char* mode) {
+  if (!mode) return O_RDONLY;
+  int acc = strchr(mode, '+') ? O_RDWR : mode[0] == 'r' ? O_RDONLY : O_WRONLY;
+  return acc | (mode[0] == 'w' ? O_CREAT | O_TRUNC : mode[0] == 'a' ? O_CREAT | O_APPEND : 0);
+}
+
 template <typename Open>
 FILE* fopen_placed(Target& t, const char* mode, bool creating, Open&& real_open) {
+  if (int err = half::opening(t, fopen_flags(mode))) return errno = err, nullptr;
   auto open = [&] { return real_open(t.at_path()); };
   FILE* f = creating ? with_parents(t, open) : open();
   if (!f && retry_errno(errno) && relink(t, creating ? Kind::file : Kind::unknown, true)) f = real_open(t.at_path());

@@ -5,6 +5,7 @@
 #include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/symlinks.hpp"
@@ -14,10 +15,18 @@
 namespace fractfs::shim {
 namespace {
 
+void removed(const Target& t) {
+  track::removed(t);
+  half::changed(t, half::Change::removed);
+}
+
 int mkdir_placed(Target& t, mode_t mode) {
   if (t.remote()) {
     int rc = mkdir_union(t, mode);
-    if (rc == 0) track::changed(t);
+    if (rc == 0) {
+      track::changed(t);
+      half::changed(t, half::Change::made);
+    }
     return rc;
   }
   int rc = with_parents(t, [&] { return REAL(mkdirat)(t.at_fd(), t.at_path(), mode); });
@@ -27,13 +36,13 @@ int mkdir_placed(Target& t, mode_t mode) {
 
 int rmdir_placed(Target& t) {
   int rc = t.remote() ? rmdir_union(t) : REAL(unlinkat)(t.at_fd(), t.at_path(), AT_REMOVEDIR);
-  if (rc == 0) track::removed(t);
+  if (rc == 0) removed(t);
   return rc;
 }
 
 int unlink_placed(Target& t) {
   int rc = REAL(unlinkat)(t.at_fd(), t.at_path(), 0);
-  if (rc == 0) track::removed(t);
+  if (rc == 0) removed(t);
   return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "shim/cwd.hpp"
 #include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/move.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
@@ -88,6 +89,7 @@ int clear_destination(End& b, bool noreplace) {
   }
   if (noreplace) return errno = EEXIST, -1;
   if (b.remote()) {
+    if (int err = half::listing(b.t)) return errno = err, -1;
     if (list_union(b.t).size() > 2) return errno = ENOTEMPTY, -1;
     return rmdir_union(b.t);
   }
@@ -124,6 +126,7 @@ int move_dir_entries(End& a, End& b, bool noreplace, mode_t mode) {
   if (rc != 0) return -1;
   std::vector<std::string> names;
   if (a.remote()) {
+    if (int err = half::listing(a.t)) return errno = err, -1;
     for (const DirEntry& e : list_union(a.t))
       if (e.name != "." && e.name != "..") names.push_back(e.name);
   } else if (DIR* d = REAL(opendir)(a.abs().c_str())) {
@@ -145,6 +148,16 @@ int rename_dir(End& a, End& b, unsigned flags, mode_t mode) {
   return move_dir_entries(a, b, noreplace, mode);
 }
 
+// For the remote half, a rename across tiers is its end there appearing or going.
+void half_renamed(const End& a, const End& b) {
+  if (a.remote() && b.remote()) half::changed(a.t, half::Change::renamed, &b.t);
+  else if (a.remote()) half::changed(a.t, half::Change::removed);
+  else if (b.remote()) half::changed(b.t, half::Change::made);
+}
+
+// The remote half's lookup error of an end, or 0.
+int half_error(const End& e) { return e.ours ? e.t.half_err : 0; }
+
 int rename_impl(int olddirfd, const char* oldp, int newdirfd, const char* newp, unsigned flags) {
   auto a = std::make_unique<End>(), b = std::make_unique<End>();
   a->dirfd = olddirfd, a->arg = oldp, b->dirfd = newdirfd, b->arg = newp;
@@ -152,6 +165,7 @@ int rename_impl(int olddirfd, const char* oldp, int newdirfd, const char* newp, 
   b->ours = place(newdirfd, newp, Kind::unknown, b->t);
   if (!a->ours && !b->ours) return kernel_rename(*a, *b, flags);
   if (flags & ~kKnownFlags) return errno = EINVAL, -1;
+  if (int err = half_error(*a) ? half_error(*a) : half_error(*b)) return errno = err, -1;
   struct stat st;
   if (REAL(fstatat)(a->at_fd(), a->at_path(), &st, AT_SYMLINK_NOFOLLOW) != 0) return -1;
   Kind kind = S_ISDIR(st.st_mode) ? Kind::dir : Kind::file;
@@ -162,6 +176,7 @@ int rename_impl(int olddirfd, const char* oldp, int newdirfd, const char* newp, 
   if (rc == 0) {
     if (a->ours) track::removed(a->t);
     if (b->ours) track::changed(b->t);
+    half_renamed(*a, *b);
   }
   return rc;
 }

@@ -9,6 +9,7 @@
 #include "shim/dir_stream.hpp"
 #include "shim/envelope.hpp"
 #include "shim/fs_ops.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 
@@ -18,6 +19,7 @@ namespace {
 // scandir over a union directory, for dirent or dirent64 callers.
 template <typename Ent>
 int scan_union(Target& t, Ent*** namelist, int (*filter)(const Ent*), int (*compar)(const Ent**, const Ent**)) {
+  if (int err = half::listing(t)) return errno = err, -1;
   if (kind_at(t.remote_path()) != 'd' && kind_at(t.natural()) != 'd') return errno = ENOENT, -1;
   std::vector<DirEntry> entries = list_union(t);
   UnionDir scratch;

@@ -6,6 +6,7 @@
 #include "shim/envelope.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/fs_ops.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/real.hpp"
 #include "shim/state.hpp"
 #include "shim/track.hpp"
@@ -46,7 +47,7 @@ int temp_file(const char* where, char* tmpl, int suffixlen, int flags, Pass&& pa
       [&](Target& t) {
         int fd = make_temp(t, tmpl, static_cast<std::size_t>(suffixlen),
                            [&](char* p) { return REAL(mkostemps)(p, suffixlen, flags); });
-        if (fd >= 0) fd_table::set(fd, t.vpath, fd_table::writable);
+        if (fd >= 0) fd_table::set(fd, t.vpath, fd_table::writable | (t.remote() ? fd_table::remote_half : 0u));
         return fd;
       },
       pass);
@@ -92,6 +93,7 @@ SHIM_EXPORT char* mkdtemp(char* tmpl) {
         if (t.remote()) {
           ErrnoGuard g;
           materialize(t);
+          half::changed(t, half::Change::made);
         }
         return tmpl;
       },
@@ -112,5 +114,10 @@ SHIM_EXPORT char* mktemp(char* tmpl) {
         copy_generated(t.rbuf, tmpl, 0);
         return tmpl;
       },
-      [&] { return REAL(mktemp)(tmpl); });
+      [&] { return REAL(mktemp)(tmpl); },
+      [&](Failure f) {  // mktemp fails with an empty template, never null
+        errno = f.err;
+        tmpl[0] = '\0';
+        return tmpl;
+      });
 }

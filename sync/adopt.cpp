@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "resolver/remote_place.hpp"
 #include "sync/fileops.hpp"
 
 namespace fractfs {
@@ -16,7 +17,7 @@ struct Walker {
   AdoptReport& report;
 
   std::string local(const std::string& rel) const { return cfg.root + "/" + rel; }
-  std::string remote(const std::string& rel) const { return cfg.remote_root + "/" + rel; }
+  std::string remote(const std::string& rel) const { return remote_place(cfg.remote_root, rel); }
 
   void problem(const std::string& what) { report.problems.push_back(what); }
 

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "resolver/remote_place.hpp"
 #include "sync/fileops.hpp"
 
 namespace fractfs {
@@ -46,7 +47,7 @@ void prepare_skeleton(const Config& cfg) noexcept {
     bool remote = ::stat(cfg.remote_root.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
     for (const ConfigEntry& d : cfg.dirs) {
       fileops::make_dirs(cfg.root + "/" + d.text, 0755);
-      if (remote) fileops::make_dirs(cfg.remote_root + "/" + d.text, 0755);
+      if (remote) fileops::make_dirs(remote_place(cfg.remote_root, d.text), 0755);
     }
   } catch (...) {
     // Best effort: the shim creates missing halves on demand.

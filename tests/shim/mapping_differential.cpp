@@ -110,7 +110,7 @@ void check_case(const Base& b, const std::string& p, Kind kind) {
   if (t.remote() != remote) fail(what + ": placed " + (t.remote() ? "remote" : "local"));
   if (remote) {
     ++g_remote;
-    std::string want = s.remote_root + (rel->empty() ? "" : "/" + std::string(*rel)) + tail_text(tail);
+    std::string want = s.cfg.remote_root + (rel->empty() ? "" : "/" + std::string(*rel)) + tail_text(tail);
     if (want != t.remote_path()) fail(what + ": remote path " + t.remote_path() + ", expected " + want);
   }
   // Where the caller's own (dirfd, path) lead, the kernel must agree.

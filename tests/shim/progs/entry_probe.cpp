@@ -631,6 +631,20 @@ std::map<std::string, Case> cases() {
          say("close_range", close_range(fd, fd, 0));
          say("closed", fcntl(fd, F_GETFD));
        }},
+      {"fsync",
+       [] {
+         int fd = wr();
+         write(fd, "s\n", 2);
+         say("fsync", fsync(fd));
+         close(fd);
+       }},
+      {"fdatasync",
+       [] {
+         int fd = wr();
+         write(fd, "t\n", 2);
+         say("fdatasync", fdatasync(fd));
+         close(fd);
+       }},
       {"dup",
        [] {
          int fd = wr();

@@ -1,0 +1,27 @@
+// The remote half's hooks where the shim's operations reach them. Each costs
+// one load when the half has no hooks (a mount). The lookup hook is called
+// by place() itself (shim/mapping.cpp): every remote-tier Target has had its
+// directory looked up.
+#pragma once
+
+#include <string_view>
+
+#include "shim/mapping.hpp"
+#include "shim/remote_half.hpp"
+
+namespace fractfs::shim::half {
+
+using Change = RemoteHalf::Change;
+
+// Before the remote-tier directory `t` is listed: 0 or an errno value.
+int listing(const Target& t) noexcept;
+// Before the file `t` is opened with `flags` (or executed): 0 or an errno value.
+int opening(const Target& t, int flags) noexcept;
+// After a change at the remote-tier path `t` (nothing for another tier);
+// `to` is a rename's destination, in the remote tier too.
+void changed(const Target& t, Change change, const Target* to = nullptr) noexcept;
+// Before a descriptor on `vpath` that may have written is closed or synced:
+// 0 or an errno value, for the close or fsync to return.
+int written(std::string_view vpath, int fd) noexcept;
+
+}  // namespace fractfs::shim::half
