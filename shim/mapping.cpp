@@ -337,7 +337,7 @@ void copy_target(const Target& from, Target& to) noexcept {
 void set_tail(Target& t, Tail tail) noexcept {
   t.tail = tail;
   if (t.vstr == t.vbuf) append_tail(t, t.vbuf, t.vpath.size());
-  // rbuf is REMOTE_ROOT/rel, maybe with another tail: rebuilt.
+  // rbuf is the half's place of rel, maybe with another tail: rebuilt.
   if (t.remote() && remote_half().place(t.rel, t.rbuf, path::kMax)) append_tail(t, t.rbuf, strlen(t.rbuf));
 }
 
