@@ -138,6 +138,20 @@ std::ptrdiff_t get(int fd, char* buf, std::size_t cap, std::uint32_t* flags) noe
 
 int limit() noexcept { return g_limit.load(std::memory_order_relaxed); }
 
+bool writable_elsewhere(std::string_view vpath) noexcept {
+  for (int fd = 0, n = limit(); fd < n; ++fd) {
+    Slot* s = slot(fd, false);
+    if (!s || !s->load(std::memory_order_acquire)) continue;
+    Spin& lk = stripe(fd);
+    lk.lock();
+    Entry* e = s->load(std::memory_order_acquire);
+    bool same = e && (e->flags & writable) && std::string_view(e->path, e->len) == vpath;
+    lk.unlock();
+    if (same) return true;
+  }
+  return false;
+}
+
 void copy(int oldfd, int newfd) noexcept {
   if (oldfd == newfd) return;
   char buf[4096];

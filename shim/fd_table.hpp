@@ -51,6 +51,10 @@ std::ptrdiff_t get(int fd, char* buf, std::size_t cap, std::uint32_t* flags = nu
 // One past the highest descriptor ever recorded: nothing above is tracked.
 int limit() noexcept;
 
+// Whether another descriptor recorded writable stands for `vpath` (the
+// last close of a written file is the one that finds none).
+bool writable_elsewhere(std::string_view vpath) noexcept;
+
 // After dup/dup2/fcntl(F_DUPFD): newfd stands for what oldfd does.
 void copy(int oldfd, int newfd) noexcept;
 

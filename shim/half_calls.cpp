@@ -1,7 +1,11 @@
 #include "shim/half_calls.hpp"
 
 #include <errno.h>
+#include <stdio.h>
 
+#include "shim/fd_table.hpp"
+#include "shim/helper_client.hpp"
+#include "shim/scratch.hpp"
 #include "shim/state.hpp"
 
 namespace fractfs::shim::half {
@@ -43,6 +47,27 @@ int written(std::string_view vpath, int fd) noexcept {
     std::string_view rel;
     return inside_root(vpath, &rel) ? h.written(rel, fd) : 0;
   });
+}
+
+int last_close(std::string_view vpath, int fd) noexcept {
+  if (!remote_half().hooks() || fd_table::writable_elsewhere(vpath)) return 0;
+  return written(vpath, fd);
+}
+
+void at_exit(bool flush_streams) noexcept {
+  if (!shim_on() || !remote_half().hooks() || !helper_client::own_process()) return;
+  if (flush_streams) ::fflush(nullptr);
+  scratch::Buf v;
+  if (!v.ok()) return;
+  for (int fd = 0, n = fd_table::limit(); fd < n; ++fd) {
+    std::uint32_t flags = 0;
+    constexpr std::uint32_t kWrittenHere = fd_table::writable | fd_table::remote_half;
+    if (fd_table::tracked(fd) && fd_table::get(fd, v.get(), path::kMax, &flags) >= 0 &&
+        (flags & kWrittenHere) == kWrittenHere) {
+      fd_table::forget(fd);  // once per file: its other descriptors find it gone
+      last_close(v.get(), fd);
+    }
+  }
 }
 
 }  // namespace fractfs::shim::half

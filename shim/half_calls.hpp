@@ -20,8 +20,16 @@ int opening(const Target& t, int flags) noexcept;
 // After a change at the remote-tier path `t` (nothing for another tier);
 // `to` is a rename's destination, in the remote tier too.
 void changed(const Target& t, Change change, const Target* to = nullptr) noexcept;
-// Before a descriptor on `vpath` that may have written is closed or synced:
-// 0 or an errno value, for the close or fsync to return.
+// Before a descriptor on `vpath` that may have written is synced: 0 or an
+// errno value, for the fsync to return.
 int written(std::string_view vpath, int fd) noexcept;
+// Before such a descriptor, already forgotten by the fd table, is closed:
+// `written` when it was the file's last writable descriptor in this process.
+int last_close(std::string_view vpath, int fd) noexcept;
+// At the process's end: `written` for each file still open for writing on
+// the remote half, whose descriptors the kernel closes. From exit() (the
+// destructor) the streams are flushed first, as exit() would after us;
+// from _exit they are not.
+void at_exit(bool flush_streams) noexcept;
 
 }  // namespace fractfs::shim::half

@@ -314,6 +314,8 @@ void maybe_take_over() noexcept {
 
 void after_fork_child() noexcept { g_self = ::getpid(); }
 
+bool own_process() noexcept { return ::getpid() == g_self; }
+
 bool recording() noexcept { return g_recording; }
 const char* journal_path() noexcept { return g_paths ? g_paths->journal.c_str() : nullptr; }
 

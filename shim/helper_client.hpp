@@ -23,6 +23,9 @@ void maybe_take_over() noexcept;
 
 // In a child made by fork (not vfork): it is a process of its own.
 void after_fork_child() noexcept;
+// False in a vfork child, which shares this process's memory (and its fd
+// table) but not its descriptors.
+bool own_process() noexcept;
 
 // True when changes are to be recorded in the journal, at `journal_path`.
 bool recording() noexcept;

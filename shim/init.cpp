@@ -15,6 +15,7 @@
 #include "shim/cwd.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/helper_client.hpp"
 #include "shim/log.hpp"
 #include "shim/refuse.hpp"
@@ -135,6 +136,10 @@ void init() noexcept {
 
 // Runs before the app's own constructors and main.
 __attribute__((constructor(101))) static void fractfs_shim_constructor() { fractfs::shim::init(); }
-// Runs at a normal exit, after the app's own destructors: the first
-// process waits for the exit checkpoint.
-__attribute__((destructor(101))) static void fractfs_shim_destructor() { fractfs::shim::helper_client::at_exit(); }
+// Runs at a normal exit, after the app's own destructors: files still open
+// for writing are the remote half's to store, and the first process waits
+// for the exit checkpoint.
+__attribute__((destructor(101))) static void fractfs_shim_destructor() {
+  fractfs::shim::half::at_exit(true);
+  fractfs::shim::helper_client::at_exit();
+}

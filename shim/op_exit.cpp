@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "shim/guard.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/helper_client.hpp"
 #include "shim/state.hpp"
 
@@ -28,6 +29,7 @@ void exit_checkpoint(const char* where) {
   guarded(
       where,
       [] {
+        half::at_exit(false);
         helper_client::at_exit();
         return 0;
       },

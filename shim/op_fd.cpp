@@ -29,10 +29,8 @@ int release(int fd, FILE* stream = nullptr) {
     if (!fd_table::take(fd, flags, v.get(), v.ok() ? path::kMax : 0) || !(flags & fd_table::writable) || !v.ok())
       return 0;
     int err = 0;
-    if ((flags & fd_table::remote_half) && remote_half().hooks()) {
-      if (stream) ::fflush(stream);
-      err = half::written(v.get(), fd);
-    }
+    if ((flags & fd_table::remote_half) && remote_half().hooks())
+      err = stream && ::fflush(stream) != 0 ? errno : half::last_close(v.get(), fd);  // fclose's flush error, kept
     track::closed(v.get());
     return err;
   });

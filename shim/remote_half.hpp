@@ -10,11 +10,11 @@
 //   lookup   before a name in directory `dir` is looked up, or `dir` is
 //            listed: make its listing known
 //   open     before a file is opened or executed: make its content present
-//   written  at fsync, and at each close of a descriptor that may have
-//            written (a dup's too): upload. Its error reaches the app from
-//            fsync or close (the descriptor is closed all the same). A
-//            descriptor closed where the shim cannot see it (inherited
-//            across exec, open at exit, kill -9) gets no call: a half that
+//   written  at fsync, at the last close in a process of a file it opened
+//            for writing, and at exit for one still open: upload. Its error
+//            reaches the app from fsync or close (the descriptor is closed
+//            all the same). A descriptor closed where the shim cannot see
+//            it (inherited across exec, kill -9) gets no call: a half that
 //            uploads needs the helper's watch of open writers
 //            (sync/open_writers) as well, as checkpoints do
 //   changed  after a change to the names or attributes under `rel`

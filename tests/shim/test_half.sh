@@ -20,6 +20,24 @@ import os
 fd = os.open("data/blobs/p", os.O_WRONLY | os.O_CREAT, 0o644)
 os.write(fd, b"pq"); os.fsync(fd); os.close(fd)
 os.truncate("data/blobs/p", 1)'
+  # The last close of a file is the one that stores it: not a dup's, not
+  # another descriptor's on the same file; and what is open at exit is
+  # stored then (exit() flushes the streams first; _exit does not).
+  x python3 -c '
+import os
+a = os.open("data/blobs/dup", os.O_WRONLY | os.O_CREAT, 0o644)
+b = os.dup(a)
+c = os.open("data/blobs/dup", os.O_WRONLY)
+os.close(a); os.close(c)
+print("after two closes:", open(os.environ["FRACTFS_LOG_FILE"]).read().count("written \x27data/blobs/dup\x27"))
+os.write(b, b"d"); os.close(b)'
+  eq "after two closes: 0" "$OUT" "no written before the last close"
+  x python3 -c '
+import os
+fd = os.open("data/blobs/left", os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, b"l"); os.dup(fd)
+os._exit(0)'
+  x sh -c 'exec 3>data/blobs/sh3; echo s >&3'
   unset FRACTFS_HALF_TRACE FRACTFS_LOG_FILE
   local log
   log=$(grep -o "half: .*" "$W/half.log")
@@ -34,6 +52,11 @@ os.truncate("data/blobs/p", 1)'
   done
   # A file fsynced then closed is the half's to store at both.
   eq 2 "$(grep -c "half: written 'data/blobs/p'" <<<"$log")" "written at fsync and at close"
+  local f
+  for f in dup left sh3; do
+    eq 1 "$(grep -c "half: written 'data/blobs/$f'" <<<"$log")" "written once for $f"
+  done
+
   # Local tiers, inside a [dirs] tree or not, never reach the half.
   not_contains "$log" "manifest.json" "a local pattern inside [dirs]"
   not_contains "$log" "local.txt" "a local file"
@@ -41,6 +64,9 @@ os.truncate("data/blobs/p", 1)'
     L f manifest.json
     R f s.sh
     R f p
+    R f dup
+    R f left
+    R f sh3
 E
   eq "p" "$(cat "$REMOTE/data/blobs/p")" "the bytes on the mount"
 }
