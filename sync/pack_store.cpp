@@ -1,5 +1,7 @@
 #include "sync/pack_store.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
@@ -181,8 +183,13 @@ class PackStore final : public Store {
   std::uint64_t discard_abandoned(std::int64_t older_than_s) override {
     std::uint64_t n = inner_->discard_abandoned(older_than_s);
     refresh();
+    // A pack without an index is a dead writer's, or one whose index is on
+    // its way (another node's, in a take-over): only an old one goes.
+    std::int64_t cutoff = ::time(nullptr) - older_than_s;
     std::vector<std::string> strays;
-    inner_->walk("packs", [&](const ObjectInfo& o) { strays.push_back(o.key); });
+    inner_->walk("packs", [&](const ObjectInfo& o) {
+      if (older_than_s <= 0 || o.mtime <= cutoff) strays.push_back(o.key);
+    });
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (sealing_ > 0 || open_ >= 0) return n;  // this process is writing one

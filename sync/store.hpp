@@ -79,7 +79,8 @@ struct Range {
 struct ObjectInfo {
   std::string key;
   std::uint64_t size = 0;
-  std::string etag;  // the store's version tag; may be empty
+  std::string etag;        // the store's version tag; may be empty
+  std::int64_t mtime = 0;  // when it was stored, seconds since the epoch; 0: unknown
 };
 
 // A small value switched atomically (the generation pointer, the lease).
@@ -134,7 +135,9 @@ class Store {
   virtual void flush() = 0;
   // Removes what saves that never finished left behind (a writer killed
   // mid-upload): what is older than `older_than_s` seconds, or provably
-  // dead sooner. Called by the collector's sweep; returns how many.
+  // dead sooner (never what may still be on its way from a live writer,
+  // e.g. a pack whose index is not written yet). Called by the collector's
+  // sweep; returns how many.
   virtual std::uint64_t discard_abandoned(std::int64_t older_than_s = 3600) = 0;
   // Rewrites what removals left sparse (packs: sync/pack_store.hpp) and
   // returns the bytes freed; called by the collector after a sweep.

@@ -265,7 +265,7 @@ class MountStore final : public Store {
     for (const std::string& f : files) {
       struct stat st;
       if (::stat(path(f).c_str(), &st) != 0) continue;  // removed meanwhile
-      each(ObjectInfo{f, static_cast<std::uint64_t>(st.st_size), {}});
+      each(ObjectInfo{f, static_cast<std::uint64_t>(st.st_size), {}, st.st_mtime});
     }
     for (const std::string& s : subdirs) walk_below(s, each);
   }

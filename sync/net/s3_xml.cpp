@@ -45,7 +45,8 @@ ListPage parse_list(const std::string& body) {
   if (!root) throw StoreError("S3 answered a listing without ListBucketResult");
   ListPage page;
   for (pugi::xml_node c : root.children("Contents"))
-    page.objects.push_back({text(c, "Key"), c.child("Size").text().as_ullong(), unquote(text(c, "ETag"))});
+    page.objects.push_back({text(c, "Key"), c.child("Size").text().as_ullong(), unquote(text(c, "ETag")),
+                            iso_time(text(c, "LastModified"))});
   if (root.child("IsTruncated").text().as_bool()) {
     page.next_token = text(root, "NextContinuationToken");
     if (page.next_token.empty()) throw StoreError("S3 listing is truncated but has no NextContinuationToken");

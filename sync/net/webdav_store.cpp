@@ -22,6 +22,7 @@
 // finds its N/next taken (412) or its N gone (409): it cannot win. Readers
 // take the highest N, and N/next when it is there.
 #include <curl/curl.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -60,7 +61,15 @@ struct Entry {
   bool collection = false;
   std::uint64_t size = 0;
   std::string etag;
+  std::int64_t mtime = 0;
 };
+
+// An HTTP date (RFC 9110, "Sun, 06 Nov 1994 08:49:37 GMT") in seconds since
+// the epoch; 0 when it is not one.
+std::int64_t http_time(const char* s) {
+  struct tm tm = {};
+  return ::strptime(s, "%a, %d %b %Y %H:%M:%S", &tm) ? static_cast<std::int64_t>(::timegm(&tm)) : 0;
+}
 
 // The entries of a PROPFIND Depth: 1 answer, the collection itself left out.
 std::vector<Entry> parse_propfind(const std::string& body, const std::string& self_path) {
@@ -103,6 +112,7 @@ std::vector<Entry> parse_propfind(const std::string& body, const std::string& se
       if (child(child(prop, "resourcetype"), "collection")) e.collection = true;
       if (pugi::xml_node len = child(prop, "getcontentlength")) e.size = len.text().as_ullong();
       if (pugi::xml_node tag = child(prop, "getetag")) e.etag = tag.text().as_string();
+      if (pugi::xml_node m = child(prop, "getlastmodified")) e.mtime = http_time(m.text().as_string());
     }
     out.push_back(std::move(e));
   }
@@ -164,7 +174,7 @@ class WebDavStore final : public Store {
           if (e.collection) {
             if (!e.name.ends_with(kPointerSuffix)) next.push_back(key);
           } else {
-            each(ObjectInfo{key, e.size, e.etag});
+            each(ObjectInfo{key, e.size, e.etag, e.mtime});
           }
         }
       });
@@ -403,11 +413,8 @@ class WebDavStore final : public Store {
     Response r = http_.perform(req);
     pugi::xml_document doc;
     if (r.status != 207 || !doc.load_buffer(r.body.data(), r.body.size())) return false;
-    for (pugi::xpath_node n : doc.select_nodes("//*[local-name()='getlastmodified']")) {
-      struct tm tm = {};
-      if (::strptime(n.node().text().as_string(), "%a, %d %b %Y %H:%M:%S", &tm))
-        return ::time(nullptr) - ::timegm(&tm) > seconds;
-    }
+    for (pugi::xpath_node n : doc.select_nodes("//*[local-name()='getlastmodified']"))
+      if (std::int64_t t = http_time(n.node().text().as_string())) return ::time(nullptr) - t > seconds;
     return false;
   }
 

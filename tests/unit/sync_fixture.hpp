@@ -94,6 +94,7 @@ class MemStore : public Store, public StoreCounts {
     count_put(key, data);
     std::lock_guard<std::mutex> lock(mu_);
     data_[key] = std::move(data);
+    mtime_[key] = ::time(nullptr);
   }
   std::optional<ObjectInfo> stat(const std::string& key) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -105,6 +106,7 @@ class MemStore : public Store, public StoreCounts {
     ++removes;
     std::lock_guard<std::mutex> lock(mu_);
     data_.erase(key);
+    mtime_.erase(key);
   }
   void walk(const std::string& prefix, const std::function<void(const ObjectInfo&)>& each) override {
     std::vector<ObjectInfo> out;
@@ -112,7 +114,7 @@ class MemStore : public Store, public StoreCounts {
       std::lock_guard<std::mutex> lock(mu_);
       std::string p = prefix.empty() ? "" : prefix + "/";
       for (auto it = data_.lower_bound(p); it != data_.end() && it->first.starts_with(p); ++it)
-        out.push_back({it->first, it->second.size(), {}});
+        out.push_back({it->first, it->second.size(), {}, mtime_[it->first]});
     }
     for (const ObjectInfo& o : out) each(o);
   }
@@ -133,6 +135,11 @@ class MemStore : public Store, public StoreCounts {
   void flush() override { ++flushes; }
   std::uint64_t discard_abandoned(std::int64_t) override { return 0; }
 
+  // As if `key` had been stored `seconds` earlier.
+  void age(const std::string& key, std::int64_t seconds) {
+    std::lock_guard<std::mutex> lock(mu_);
+    mtime_[key] -= seconds;
+  }
   bool has(const std::string& key) const {
     std::lock_guard<std::mutex> lock(mu_);
     return data_.count(key) != 0;
@@ -152,6 +159,7 @@ class MemStore : public Store, public StoreCounts {
   mutable std::mutex mu_;
   std::mutex swap_mu_;
   std::map<std::string, std::string> data_;
+  std::map<std::string, std::int64_t> mtime_;  // when each key was last saved
 };
 
 // Counts and hooks around another store (the mount store).
