@@ -20,7 +20,8 @@
 //   changed  after a change to the names or attributes under `rel`
 //
 // A hook returns 0, or an errno value that fails the app's call. Hooks run
-// on the app's thread, under the shim's fault guard.
+// on the app's thread, under the shim's fault guard; lookup and open also
+// in a vfork child placing an exec's path, where they must not allocate.
 #pragma once
 
 #include <cstddef>
