@@ -55,12 +55,12 @@ std::string cwd() {
 
 // The physical path of `file` (absolute, or relative to the cwd) by its
 // tier; "" when it is not in the remote tier.
-std::string remote_place(const Config& cfg, const Resolver& r, const std::string& file) {
+std::string remote_file_place(const Config& cfg, const Resolver& r, const std::string& file) {
   std::string abs = path::normalized(cwd(), file);
   auto rel = path::relative_to(cfg.root, abs);
   if (!rel && !cfg.root_real.empty()) rel = path::relative_to(cfg.root_real, abs);
   if (!rel || rel->empty() || r.decide(*rel, false).tier != Tier::remote) return {};
-  return fractfs::remote_place(cfg.remote_root, *rel);
+  return remote_place(cfg.remote_root, *rel);
 }
 
 bool executable_file(const std::string& p) {
@@ -74,7 +74,7 @@ std::string physical_program(const Config& cfg, const std::string& command) {
   if (cfg.passthrough() || cfg.backend != Backend::mount || command.empty()) return command;
   Resolver r(cfg);
   if (command.find('/') != std::string::npos) {
-    std::string p = remote_place(cfg, r, command);
+    std::string p = remote_file_place(cfg, r, command);
     return p.empty() ? command : p;
   }
   // execvp's search, each candidate placed by its tier.
@@ -84,7 +84,7 @@ std::string physical_program(const Config& cfg, const std::string& command) {
     std::size_t colon = search.find(':', i);
     std::string dir = search.substr(i, colon == std::string::npos ? std::string::npos : colon - i);
     std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
-    std::string p = remote_place(cfg, r, candidate);
+    std::string p = remote_file_place(cfg, r, candidate);
     if (executable_file(p.empty() ? candidate : p)) return p.empty() ? command : p;
     if (colon == std::string::npos) break;
     i = colon + 1;

@@ -18,6 +18,11 @@ enum Flag : std::uint32_t {
   union_dir = 4,    // the local half of a remote-tier directory (fstat adjusts)
 };
 
+// Opened for writing on the remote half: the half's to store at its close.
+inline bool writes_remote(std::uint32_t flags) noexcept {
+  return (flags & (writable | remote_half)) == (writable | remote_half);
+}
+
 void set(int fd, std::string_view vpath, std::uint32_t flags = 0) noexcept;
 
 // Forgets fd. Costs one atomic load when fd was not recorded.

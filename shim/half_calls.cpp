@@ -24,10 +24,11 @@ int call(Hook&& hook) noexcept {
 
 }  // namespace
 
-int listing(const Target& t) noexcept {
-  if (!t.remote()) return 0;
-  return call([&](RemoteHalf& h) { return h.lookup(t.rel); });
+int lookup(std::string_view dir) noexcept {
+  return call([&](RemoteHalf& h) { return h.lookup(dir); });
 }
+
+int listing(const Target& t) noexcept { return t.remote() ? lookup(t.rel) : 0; }
 
 int opening(const Target& t, int flags) noexcept {
   if (!t.remote()) return 0;
@@ -61,9 +62,8 @@ void at_exit(bool flush_streams) noexcept {
   if (!v.ok()) return;
   for (int fd = 0, n = fd_table::limit(); fd < n; ++fd) {
     std::uint32_t flags = 0;
-    constexpr std::uint32_t kWrittenHere = fd_table::writable | fd_table::remote_half;
     if (fd_table::tracked(fd) && fd_table::get(fd, v.get(), path::kMax, &flags) >= 0 &&
-        (flags & kWrittenHere) == kWrittenHere) {
+        fd_table::writes_remote(flags)) {
       fd_table::forget(fd);  // once per file: its other descriptors find it gone
       last_close(v.get(), fd);
     }

@@ -1,7 +1,5 @@
 // The remote half's hooks where the shim's operations reach them. Each costs
-// one load when the half has no hooks (a mount). The lookup hook is called
-// by place() itself (shim/mapping.cpp): every remote-tier Target has had its
-// directory looked up.
+// one load when the half has no hooks (a mount), and keeps errno.
 #pragma once
 
 #include <string_view>
@@ -13,6 +11,9 @@ namespace fractfs::shim::half {
 
 using Change = RemoteHalf::Change;
 
+// Before a name in the remote directory `dir` (root-relative) is used:
+// 0 or an errno value. place() asks it for every remote-tier Target.
+int lookup(std::string_view dir) noexcept;
 // Before the remote-tier directory `t` is listed: 0 or an errno value.
 int listing(const Target& t) noexcept;
 // Before the file `t` is opened with `flags` (or executed): 0 or an errno value.

@@ -6,6 +6,7 @@
 
 #include "shim/cwd.hpp"
 #include "shim/fd_table.hpp"
+#include "shim/half_calls.hpp"
 #include "shim/real.hpp"
 #include "shim/scratch.hpp"
 #include "shim/state.hpp"
@@ -127,23 +128,14 @@ bool append_tail(const Target& t, char* buf, std::size_t len) noexcept {
   return true;
 }
 
-// The remote half looks up the directory a name is in ("" for the remote
-// root) before the name is used.
-void half_lookup(Target& t) noexcept {
-  RemoteHalf& h = remote_half();
-  if (!h.hooks()) return;
-  int saved = errno;
-  std::size_t slash = t.rel.rfind('/');
-  t.half_err = h.lookup(slash == std::string_view::npos ? std::string_view{} : t.rel.substr(0, slash));
-  errno = saved;
-}
-
 bool set_place(Target& t) noexcept {
   t.place = t.decision.tier == Tier::remote ? Place::remote : Place::local;
   t.half_err = 0;
   if (!t.remote()) return true;
   if (!remote_half().place(t.rel, t.rbuf, path::kMax)) return false;
-  half_lookup(t);
+  // The directory the name is in ("" for the remote root), before the name is used.
+  std::size_t slash = t.rel.rfind('/');
+  t.half_err = half::lookup(slash == std::string_view::npos ? std::string_view{} : t.rel.substr(0, slash));
   return t.tail == Tail::none || append_tail(t, t.rbuf, strlen(t.rbuf));
 }
 

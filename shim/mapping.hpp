@@ -5,8 +5,9 @@
 // natural place, so the caller's (dirfd, path) work as they are; a path of
 // the remote tier lives where the remote half places it (shim/remote_half.hpp:
 // REMOTE_ROOT/rel for a mount) and is handed to libc as that absolute path,
-// once the half has looked up its directory. A remote-tier directory is a union of that remote half and
-// its natural "local half", which is what descriptors and the cwd point at.
+// once the half has looked up its directory. A remote-tier directory is a
+// union of that remote half and its natural "local half", which is what
+// descriptors and the cwd point at.
 #pragma once
 
 #include <fcntl.h>

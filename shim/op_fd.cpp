@@ -29,7 +29,7 @@ int release(int fd, FILE* stream = nullptr) {
     if (!fd_table::take(fd, flags, v.get(), v.ok() ? path::kMax : 0) || !(flags & fd_table::writable) || !v.ok())
       return 0;
     int err = 0;
-    if ((flags & fd_table::remote_half) && remote_half().hooks())
+    if (fd_table::writes_remote(flags) && remote_half().hooks())
       err = stream && ::fflush(stream) != 0 ? errno : half::last_close(v.get(), fd);  // fclose's flush error, kept
     track::closed(v.get());
     return err;
@@ -57,7 +57,7 @@ int sync_fd(const char* where, int fd, Sync&& sync) {
         scratch::Buf v;
         std::uint32_t flags = 0;
         if (!v.ok() || fd_table::get(fd, v.get(), path::kMax, &flags) < 0) return rc;
-        if ((flags & fd_table::writable) && (flags & fd_table::remote_half))
+        if (fd_table::writes_remote(flags))
           if (int err = half::written(v.get(), fd)) return errno = err, -1;
         return rc;
       },
