@@ -9,7 +9,7 @@ threads=${STRESS_THREADS:-8} iterations=${STRESS_ITERATIONS:-150}
 remotes=("$T/remote")
 if [[ -d /dev/shm && -w /dev/shm && $(stat -c %d /dev/shm) != $(stat -c %d "$T") ]]; then
   shm=$(mktemp -d /dev/shm/fractfs-stress-XXXXXX)
-  trap 'rm -rf "$T" "$shm"' EXIT
+  trap 'rm_tree "$T" "$shm"' EXIT
   remotes+=("$shm")
 fi
 
@@ -22,7 +22,9 @@ check_placement() {  # ROOT REMOTE
 run_one() {  # NAME REMOTE CMD...
   local name=$1 remote=$2; shift 2
   local root=$T/root-$name
-  rm -rf "$root" "${remote:?}/data" "$remote/_checkpoint" && mkdir -p "$root" "$remote"
+  # The previous run's helper may still be leaving (its last checkpoint,
+  # the lease's release): rm_tree waits it out.
+  rm_tree "$root" "${remote:?}/data" "$remote/_checkpoint" && mkdir -p "$root" "$remote"
   printf 'remote_root = "%s"\nscratch = "%s"\n[dirs]\npaths = ["data"]\n[ignore]\npatterns = ["*.tmp"]\n' \
     "$remote" "$T/scratch-$name" > "$root/.fractfs.toml"
   (cd "$root" && FRACTFS_ROOT=$root "$@" "$root" "$remote" "$threads" "$iterations") || fail "stress $name failed"
