@@ -123,6 +123,7 @@ int stat_like(const char* where, int dirfd, const char* path, int flags, Call&& 
       [&](Target& t) {
         bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
         int rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
+        if (rc != 0 && errno == ENOENT && surely_absent(t)) return rc;
         if (rc != 0 && errno == ENOENT && to_local_socket(t))
           rc = stat_placed(t, call, buf, flags | AT_SYMLINK_NOFOLLOW);
         if (rc == 0 && follow && is_link(*buf)) {

@@ -2,6 +2,7 @@
 // symlinks.cpp): used after a call failed, or where a link was seen.
 #pragma once
 
+#include "shim/absent.hpp"
 #include "shim/fs_ops.hpp"
 #include "shim/guard.hpp"
 #include "shim/mapping.hpp"
@@ -27,11 +28,13 @@ bool worth_relinking(const Target& t, int err, bool follow_last) noexcept;
 
 // Runs `attempt()`; if it failed as a link into the other tier would make it
 // fail, resolves the links on t's path and runs it once more. A remote-tier
-// name missing there may be a socket, which lives in the local half.
+// name missing there may be a socket, which lives in the local half. A name
+// surely absent (no link, no socket) needs neither look.
 template <typename Attempt>
 auto with_relink(Target& t, Kind kind, bool follow_last, Attempt&& attempt) -> decltype(attempt()) {
   return keep_errno([&] {
     auto rc = attempt();
+    if (rc < 0 && errno == ENOENT && surely_absent(t)) return rc;
     if (rc < 0 && errno == ENOENT && to_local_socket(t)) rc = attempt();
     if (rc < 0 && worth_relinking(t, errno, follow_last) && relink(t, kind, follow_last)) rc = attempt();
     return rc;
