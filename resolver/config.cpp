@@ -62,8 +62,7 @@ std::string current_dir() {
 
 // The nearest directory from the cwd upwards holding .fractfs.toml, like git
 // finds its work tree; the cwd itself when there is none.
-std::string discover_root(std::string& origin) {
-  std::string cwd = current_dir();
+std::string discover_root(const std::string& cwd, std::string& origin) {
   for (std::string dir = cwd;; dir = std::string(path::dirname(dir))) {
     if (::access((dir == "/" ? "/.fractfs.toml" : dir + "/.fractfs.toml").c_str(), F_OK) == 0) {
       origin = dir == cwd ? "the current directory" : "the nearest .fractfs.toml";
@@ -82,13 +81,17 @@ void find_root(const LoadOptions& opts, Env& env, Config& cfg) {
     if (auto v = env.get("ROOT")) given = v->value, origin = v->name;
   }
   bool discovered = given.empty();
-  if (discovered) given = discover_root(origin);
-  cfg.root = path::normalized(current_dir(), given);
+  std::string cwd = current_dir();
+  if (discovered) given = discover_root(cwd, origin);
+  cfg.root = path::normalized(cwd, given);
   cfg.origins["root"] = origin;
+  // The kernel's getcwd names a directory, canonically: an app started in
+  // its root (the usual case) costs no more system calls.
+  if (cfg.root == cwd) return;
   struct stat st;
   if (::stat(cfg.root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw ConfigError(fmt::format("{}: app root '{}' is not a directory", origin, cfg.root));
-  // A root found from the cwd is canonical already (the kernel's getcwd).
+  // A root found above the cwd is canonical already (a prefix of getcwd's).
   char buf[PATH_MAX];
   if (!discovered && ::realpath(cfg.root.c_str(), buf) && cfg.root != buf) cfg.root_real = buf;
 }

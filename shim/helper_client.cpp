@@ -264,8 +264,8 @@ void replace_missing_helper() noexcept {
 }
 
 void at_exit() noexcept {
-  if (!g_recording || ::getpid() != g_self) return;  // not in a vfork child: it must not allocate
   pid_t me = ::getpid();
+  if (!g_recording || me != g_self) return;  // not in a vfork child: it must not allocate
   if (g_leader.load() != me || !g_leader.compare_exchange_strong(me, 0)) return replace_missing_helper();
   try {
     if (!track::unsaved()) return;
