@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "shim/fs_ops.hpp"
+#include "shim/real.hpp"
 #include "shim/remote_half.hpp"
 #include "shim/scratch.hpp"
 #include "shim/state.hpp"
@@ -32,7 +33,7 @@ int probe(const char* path) noexcept {
   struct open_how how {};
   how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
   how.resolve = RESOLVE_NO_SYMLINKS;
-  long fd = ::syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  long fd = REAL(syscall)(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
   if (fd >= 0) return ::close(static_cast<int>(fd)), 0;
   if (errno == ENOSYS || errno == EPERM) __atomic_store_n(&g_refused, true, __ATOMIC_RELAXED);
   return errno;
