@@ -31,7 +31,7 @@ Backend parse_backend(std::string_view v, std::string_view where) {
   throw ConfigError(fmt::format("{}: unknown backend '{}' (expected mount, s3, fsspec or webdav)", where, v));
 }
 
-std::string_view closest(std::string_view word, const std::vector<std::string_view>& known) {
+std::string_view closest(std::string_view word, std::span<const std::string_view> known) {
   std::string_view best;
   std::size_t best_d = 3;
   for (std::string_view k : known) {

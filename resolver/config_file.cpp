@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "resolver/config.hpp"
 #include "resolver/config_internal.hpp"
@@ -98,11 +99,11 @@ struct FileReader {
     auto& dest = name == "dirs" ? cfg.dirs : name == "ignore" ? cfg.ignore : cfg.local;
     for (auto&& [k, v] : *t) {
       if (k.str() == want) list(v, name, want, dest);
-      else unknown(k.str(), v, {want}, name);
+      else unknown(k.str(), v, std::span(&want, 1), name);
     }
   }
 
-  void unknown(std::string_view key, const toml::node& n, const std::vector<std::string_view>& known,
+  void unknown(std::string_view key, const toml::node& n, std::span<const std::string_view> known,
                std::string_view table = {}) const {
     bool is_table = n.is_table();
     std::string msg = is_table        ? fmt::format("unknown table [{}] is ignored", key)
@@ -116,7 +117,7 @@ struct FileReader {
   void read(const toml::table& root) {
     has_remote_root = root.contains("remote_root");
     static const std::vector<std::string_view> kAll = [] {
-      auto v = kScalarKeys;
+      std::vector<std::string_view> v(kScalarKeys.begin(), kScalarKeys.end());
       v.insert(v.end(), {"dirs", "ignore", "local"});
       return v;
     }();

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -36,6 +37,13 @@ constexpr const char* kSaidVar = "FRACTFS_INTERNAL_SAID";
 
 void say_once(log::Level level, const std::string& msg) {
   if (!::getenv(kSaidVar)) log::write(level, "%s", msg.c_str());
+}
+
+// setenv rebuilds the environment (an allocation, pages touched): a child
+// inherits these already set.
+void set_env(const char* name, const char* value) {
+  const char* now = ::getenv(name);
+  if (!now || strcmp(now, value) != 0) ::setenv(name, value, 1);
 }
 
 std::string own_path() {
@@ -107,7 +115,7 @@ void start(Config cfg) {
   g_state = s;  // read by what follows; redirection stays off until g_active
   // libuv (Node.js) would do file I/O through io_uring, which no preloaded
   // library sees; it reads this when its first loop starts, after us.
-  ::setenv("UV_USE_IO_URING", "0", 1);
+  set_env("UV_USE_IO_URING", "0");
   // The layout and the restore (by the helper), before the app's main.
   helper_client::at_start();
   cwd::invalidate();
@@ -125,7 +133,7 @@ void init() noexcept {
     Config cfg;
     bool fresh = !inherit(cfg);
     if ((fresh ? load_fresh(cfg) : true) && usable(cfg)) start(std::move(cfg));
-    ::setenv(kSaidVar, "1", 1);
+    set_env(kSaidVar, "1");
   } catch (const std::exception& e) {
     log::fault("init", e.what());
   }
