@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <string>
+#include <vector>
+
 #include "shim/app_calls.hpp"
 #include "shim/dir_stream.hpp"
 #include "shim/envelope.hpp"
@@ -16,51 +19,81 @@
 namespace fractfs::shim {
 namespace {
 
-// scandir over a union directory, for dirent or dirent64 callers.
-template <typename Ent>
-int scan_union(Target& t, Ent*** namelist, int (*filter)(const Ent*), int (*compar)(const Ent**, const Ent**)) {
+// What a scandir inside the root lists, decided under the fault guard. The
+// app's filter and comparison run after it, outside the guard (as glob runs
+// outside it): an exception they throw leaves scandir once, as from libc's,
+// not caught by the guard and the scan made again.
+struct ScanPlan {
+  enum class How { libc, local, merged } how = How::libc;
+  std::string local;              // How::local: libc's scandir on this path
+  std::vector<DirEntry> entries;  // How::merged: a union directory's listing
+};
+
+int plan_scan(Target& t, ScanPlan& plan) {
+  if (t.passes()) return 0;
+  if (!t.remote()) {
+    plan.local = t.natural();
+    plan.how = ScanPlan::How::local;
+    return 0;
+  }
   if (int err = half::listing(t)) return errno = err, -1;
   if (kind_at(t.remote_path()) != 'd' && kind_at(t.natural()) != 'd') return errno = ENOENT, -1;
-  std::vector<DirEntry> entries = list_union(t);
+  plan.entries = list_union(t);
+  plan.how = ScanPlan::How::merged;
+  return 0;
+}
+
+template <typename Ent>
+void free_all(std::vector<Ent*>& out, Ent** list = nullptr) {
+  for (Ent* p : out) free(p);
+  free(list);
+}
+
+// A union directory's entries, filtered and sorted as libc's scandir does.
+template <typename Ent>
+int select_entries(std::vector<DirEntry>&& entries, Ent*** namelist, int (*filter)(const Ent*),
+                   int (*compar)(const Ent**, const Ent**)) {
   UnionDir scratch;
   scratch.entries = std::move(entries);
   std::vector<Ent*> out;
-  while (struct dirent64* e = scratch.next()) {
-    const Ent* view = reinterpret_cast<const Ent*>(e);
-    if (filter && !filter(view)) continue;
-    auto* copy = static_cast<Ent*>(malloc(sizeof(Ent)));
-    if (!copy) {
-      for (Ent* p : out) free(p);
-      return errno = ENOMEM, -1;
+  Ent** list = nullptr;
+  try {
+    while (struct dirent64* e = scratch.next()) {
+      const Ent* view = reinterpret_cast<const Ent*>(e);
+      if (filter && !filter(view)) continue;
+      auto* copy = static_cast<Ent*>(malloc(sizeof(Ent)));
+      if (!copy) return free_all(out), errno = ENOMEM, -1;
+      memcpy(copy, e, sizeof(Ent));
+      out.push_back(copy);
     }
-    memcpy(copy, e, sizeof(Ent));
-    out.push_back(copy);
+    list = static_cast<Ent**>(malloc(sizeof(Ent*) * (out.size() ? out.size() : 1)));
+    if (!list) return free_all(out), errno = ENOMEM, -1;
+    memcpy(list, out.data(), sizeof(Ent*) * out.size());
+    if (compar) qsort(list, out.size(), sizeof(Ent*), reinterpret_cast<int (*)(const void*, const void*)>(compar));
+  } catch (...) {
+    free_all(out, list);
+    throw;
   }
-  auto** list = static_cast<Ent**>(malloc(sizeof(Ent*) * (out.size() ? out.size() : 1)));
-  if (!list) {
-    for (Ent* p : out) free(p);
-    return errno = ENOMEM, -1;
-  }
-  memcpy(list, out.data(), sizeof(Ent*) * out.size());
-  if (compar) qsort(list, out.size(), sizeof(Ent*), reinterpret_cast<int (*)(const void*, const void*)>(compar));
   *namelist = list;
   return static_cast<int>(out.size());
 }
 
 static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent and dirent64 share a layout here");
 
-// `at(path)` is libc's scandir on an absolute path.
+// `pass()` is libc's scandir as called, `at(path)` libc's on an absolute path.
 template <typename Ent, typename Pass, typename At>
 int scandir_at(const char* where, int dirfd, const char* dir, Ent*** namelist, int (*filter)(const Ent*),
                int (*compar)(const Ent**, const Ent**), Pass&& pass, At&& at) {
-  return on_path(
-      where, dirfd, dir, Kind::dir,
-      [&](Target& t) {
-        if (t.passes()) return pass();
-        if (!t.remote()) return at(t.natural());
-        return scan_union(t, namelist, filter, compar);
-      },
-      pass);
+  ScanPlan plan;
+  int rc = on_path(
+      where, dirfd, dir, Kind::dir, [&](Target& t) { return plan_scan(t, plan); }, [] { return 0; });
+  if (rc < 0) return rc;
+  switch (plan.how) {
+    case ScanPlan::How::local: return at(plan.local.c_str());
+    case ScanPlan::How::merged: return select_entries(std::move(plan.entries), namelist, filter, compar);
+    case ScanPlan::How::libc: break;
+  }
+  return pass();
 }
 
 // Our own exported directory functions, as glob's GLOB_ALTDIRFUNC hooks.

@@ -48,6 +48,13 @@ done
 name=nftw_throw
 assert_eq "$(run "$T/native")" "$(run "$T/app" LD_PRELOAD="$PRELOAD_FIRST$LIB/libfractfs.so")" \
   "an exception thrown from an nftw callback"
+# And from scandir's filter, called once as by libc (not again by a
+# pass-through), in a union directory too.
+name=scandir_throw
+rm -rf "$T/native/data" "$T/app/data" "$T/remote/data"
+assert_eq "$(run "$T/native")" "$(run "$T/app" LD_PRELOAD="$PRELOAD_FIRST$LIB/libfractfs.so" FRACTFS_LOG_FILE="$T/throw.log")" \
+  "an exception thrown from scandir's callbacks"
+[[ ! -s $T/throw.log ]] || fail "scandir_throw: the shim logged: $(cat "$T/throw.log")"
 
 # A thread cancelled while blocked in a call inside the shim unwinds
 # through the guard (which must not swallow the unwind) as it does in libc.
