@@ -93,4 +93,17 @@ std::string_view dirname(std::string_view p) noexcept {
   return p.substr(0, slash);
 }
 
+bool join(std::string_view dir, std::string_view rel, char* buf, std::size_t cap) noexcept {
+  if (dir.size() + 1 + rel.size() + 1 > cap) return false;
+  memcpy(buf, dir.data(), dir.size());
+  std::size_t n = dir.size();
+  if (!rel.empty()) {
+    buf[n++] = '/';
+    memcpy(buf + n, rel.data(), rel.size());
+    n += rel.size();
+  }
+  buf[n] = '\0';
+  return true;
+}
+
 }  // namespace fractfs::path

@@ -44,4 +44,8 @@ std::string_view basename(std::string_view p) noexcept;
 // Everything before the last component ("" when there is none; "/" for "/x").
 std::string_view dirname(std::string_view p) noexcept;
 
+// `dir` + "/" + `rel` into buf (`dir` alone for an empty rel), NUL-terminated;
+// false when it does not fit in `cap` bytes. Never allocates.
+bool join(std::string_view dir, std::string_view rel, char* buf, std::size_t cap) noexcept;
+
 }  // namespace fractfs::path

@@ -1,20 +1,11 @@
 #include "resolver/remote_place.hpp"
 
-#include <string.h>
+#include "resolver/path.hpp"
 
 namespace fractfs {
 
 bool remote_place(std::string_view remote_root, std::string_view rel, char* buf, std::size_t cap) noexcept {
-  if (remote_root.size() + 1 + rel.size() + 1 > cap) return false;
-  memcpy(buf, remote_root.data(), remote_root.size());
-  std::size_t n = remote_root.size();
-  if (!rel.empty()) {
-    buf[n++] = '/';
-    memcpy(buf + n, rel.data(), rel.size());
-    n += rel.size();
-  }
-  buf[n] = '\0';
-  return true;
+  return path::join(remote_root, rel, buf, cap);
 }
 
 std::string remote_place(std::string_view remote_root, std::string_view rel) {

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -50,16 +49,6 @@ bool nothing_there_remote(const char* path) noexcept {
   return err == ENOENT;
 }
 
-// `base` + "/" + `rel` into buf.
-bool join(std::string_view base, std::string_view rel, char* buf) noexcept {
-  if (base.size() + 1 + rel.size() + 1 > scratch::Buf::size()) return false;
-  memcpy(buf, base.data(), base.size());
-  buf[base.size()] = '/';
-  memcpy(buf + base.size() + 1, rel.data(), rel.size());
-  buf[base.size() + 1 + rel.size()] = '\0';
-  return true;
-}
-
 // An openat2 costs more than an lstat (it takes a file structure before its
 // walk): worth it when it saves looks. The slow way makes one lstat per
 // directory on the path below the root, and a remote-tier name one more
@@ -84,7 +73,7 @@ bool surely_absent(const Target& t) noexcept {
   // From the root's real path: a link above the root is no concern of ours,
   // but RESOLVE_NO_SYMLINKS would refuse it.
   const std::string& root = s.root_real.empty() ? s.root : s.root_real;
-  if (!join(root, t.rel, buf.get()) || !nothing_there(buf.get())) return false;
+  if (!path::join(root, t.rel, buf.get(), buf.size()) || !nothing_there(buf.get())) return false;
   if (!both) return true;
   if (t.remote()) return nothing_there_remote(t.remote_path());
   return s.half->place(t.rel, buf.get(), scratch::Buf::size()) && nothing_there_remote(buf.get());

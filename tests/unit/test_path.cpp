@@ -53,3 +53,13 @@ TEST_CASE("has_dotdot, basename, dirname", "[path]") {
   CHECK(path::dirname("/c") == "/");
   CHECK(path::dirname("c").empty());
 }
+
+TEST_CASE("join into a buffer", "[path]") {
+  char buf[16];
+  REQUIRE(path::join("/r", "a/b", buf, sizeof buf));
+  CHECK(std::string(buf) == "/r/a/b");
+  REQUIRE(path::join("/r", "", buf, sizeof buf));
+  CHECK(std::string(buf) == "/r");
+  CHECK(path::join("/root", "0123456789", buf, sizeof buf) == false);  // 17 bytes
+  CHECK(path::join("/root", "012345678", buf, sizeof buf));            // 16 bytes
+}
